@@ -1,0 +1,42 @@
+//! Compiles `proto/` with protox (a pure-Rust protobuf compiler, so no
+//! `protoc` is needed on any machine) and hands the result to tonic's code
+//! generator.
+//!
+//! Two outputs land in `OUT_DIR`: the Rust code for the annotation messages and
+//! the example services, and `restgate_descriptor.bin`, the encoded descriptor
+//! set the binary embeds. The set is written from protox's own encoding, never
+//! round-tripped through `prost_types::FileDescriptorSet`, because that type
+//! has no slot for extensions and would silently drop every `(restgate.rest)`
+//! and `(google.api.http)` option.
+
+use std::{env, fs, path::PathBuf};
+
+const PROTOS: &[&str] = &[
+    "restgate/annotations.proto",
+    "google/api/annotations.proto",
+    "google/api/http.proto",
+    "google/api/httpbody.proto",
+    "examples/v1/users.proto",
+    "examples/v1/blogs.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+
+    let mut compiler = protox::Compiler::new(["proto"])?;
+    compiler.include_imports(true).include_source_info(true);
+    for proto in PROTOS {
+        compiler.open_file(proto)?;
+    }
+    fs::write(
+        out_dir.join("restgate_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(compiler.file_descriptor_set())?;
+    Ok(())
+}

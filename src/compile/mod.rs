@@ -1,0 +1,28 @@
+//! The route compiler: descriptors + annotations → [`RouteTable`].
+//!
+//! In: `.proto` files (compiled in process, no `protoc`), encoded descriptor
+//! sets, or the bundled example ([`Input`]). Out: a [`RouteTable`] in which
+//! every binding has its HTTP method, [`PathTemplate`], operation
+//! ([`RouteKind`]), RPC, and resolved fields, or every finding of the run as
+//! `file:line:col: error: message` [`Diagnostics`].
+//!
+//! Pure: no sockets, no async. Everything that serves, documents or generates
+//! code reads the table this room builds, never the annotations themselves.
+
+mod binding;
+mod diagnostic;
+mod error;
+mod location;
+mod rule;
+mod source;
+mod table;
+mod template;
+
+pub use binding::{Body, BoundField};
+pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
+pub use error::{CompileError, RouteError};
+pub use location::{ItemUri, ItemValue};
+pub use rule::{RestRule, RouteKind, RuleSource};
+pub use source::{Descriptors, Input};
+pub use table::{Compiled, Route, RouteSummary, RouteTable};
+pub use template::{FieldPath, PathTemplate, Segment, TemplateError, TemplateShape, Variable};

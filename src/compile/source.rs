@@ -1,0 +1,375 @@
+//! Where descriptors come from: `.proto` files compiled in process with protox
+//! (no `protoc`), encoded descriptor sets, or the bundled example.
+//!
+//! The result, [`Descriptors`], keeps the reflection pool (never a
+//! `prost_types::FileDescriptorSet`, which would drop extension options) and,
+//! for each file, the name the user knows it by and its text, so findings can
+//! be reported as `path/to/file.proto:LINE:COL`.
+//!
+//! `google/api/annotations.proto`, `google/api/http.proto`,
+//! `google/api/httpbody.proto`, `restgate/annotations.proto` and
+//! `google/protobuf/*.proto` are built in: every proto may import them with no
+//! `-I`. A user's own copy on an include path wins.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use miette::Diagnostic as _;
+use prost_reflect::{DescriptorPool, FileDescriptor};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
+
+use super::diagnostic::{Diagnostic, Position};
+
+/// The proto files restgate ships, served to every compilation.
+const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "google/api/annotations.proto",
+        include_str!("../../proto/google/api/annotations.proto"),
+    ),
+    (
+        "google/api/http.proto",
+        include_str!("../../proto/google/api/http.proto"),
+    ),
+    (
+        "google/api/httpbody.proto",
+        include_str!("../../proto/google/api/httpbody.proto"),
+    ),
+    (
+        "restgate/annotations.proto",
+        include_str!("../../proto/restgate/annotations.proto"),
+    ),
+];
+
+/// Whether `name` is one of the files restgate or protobuf itself provides;
+/// their services (if any) are never routed.
+pub(crate) fn is_builtin(name: &str) -> bool {
+    name.starts_with("google/protobuf/") || BUILTIN_FILES.iter().any(|(n, _)| *n == name)
+}
+
+/// What to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The bundled example protos, compiled into the binary.
+    Bundled,
+    /// `.proto` files, with include directories. With no includes, each
+    /// file's own directory is its include path.
+    Protos {
+        /// The files to compile.
+        files: Vec<PathBuf>,
+        /// `-I` directories, searched in order.
+        includes: Vec<PathBuf>,
+    },
+    /// Encoded `FileDescriptorSet`s, as `protoc --include_imports
+    /// --descriptor_set_out` or `buf build -o` write them.
+    DescriptorSets(Vec<PathBuf>),
+}
+
+/// What diagnostics know about one file.
+#[derive(Debug, Clone, Default)]
+struct SourceFile {
+    /// The path on disk as the user gave it, if the file came from disk.
+    path: Option<PathBuf>,
+    /// The file's text, when compiled from source.
+    text: Option<Arc<str>>,
+}
+
+/// A loaded descriptor pool plus what is needed to point into its files.
+#[derive(Debug, Clone)]
+pub struct Descriptors {
+    pool: DescriptorPool,
+    files: HashMap<String, SourceFile>,
+}
+
+impl Descriptors {
+    /// Loads `input`. Every file that fails is reported, not just the first.
+    pub fn load(input: &Input) -> Result<Descriptors, Vec<Diagnostic>> {
+        match input {
+            Input::Bundled => Ok(Descriptors::bundled()),
+            Input::Protos { files, includes } => compile_protos(files, includes),
+            Input::DescriptorSets(paths) => decode_sets(paths),
+        }
+    }
+
+    /// The bundled example, from the descriptor set embedded at build time.
+    pub fn bundled() -> Descriptors {
+        let pool = DescriptorPool::decode(crate::pb::DESCRIPTOR_SET)
+            .unwrap_or_else(|e| unreachable!("the embedded descriptor set is valid: {e}"));
+        Descriptors {
+            pool,
+            files: HashMap::new(),
+        }
+    }
+
+    /// The reflection pool: services, messages and their options.
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
+    /// The name a diagnostic should print for `file`.
+    pub fn display_name(&self, file: &FileDescriptor) -> String {
+        self.display_name_of(file.name())
+    }
+
+    fn display_name_of(&self, name: &str) -> String {
+        match self.files.get(name).and_then(|f| f.path.as_ref()) {
+            Some(path) => path.display().to_string(),
+            None => name.to_owned(),
+        }
+    }
+
+    /// Where the element at `path` (a `SourceCodeInfo` path) starts in `file`.
+    /// With `needle`, the position of the first `"needle"` string literal
+    /// inside that element, when the file's text is known, moved `inside`
+    /// characters into the string: a bad template is then pointed at exactly,
+    /// not at the start of its option.
+    pub fn position(
+        &self,
+        file: &FileDescriptor,
+        path: &[i32],
+        needle: Option<(&str, Option<usize>)>,
+    ) -> Option<Position> {
+        let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+        let span = &info.location.iter().find(|l| l.path == path)?.span;
+        let (line, column) = (*span.first()?, *span.get(1)?);
+        let (end_line, end_column) = match span.len() {
+            4 => (span[2], span[3]),
+            _ => (line, *span.get(2)?),
+        };
+        let start = Position {
+            line: u32::try_from(line).ok()? + 1,
+            column: u32::try_from(column).ok()? + 1,
+        };
+        let (Some((needle, inside)), Some(text)) = (
+            needle,
+            self.files.get(file.name()).and_then(|f| f.text.as_deref()),
+        ) else {
+            return Some(start);
+        };
+        let found = find_literal(text, (line, column), (end_line, end_column), needle);
+        Some(found.map_or(start, |at| Position {
+            // Past the opening quote, then `inside` characters in.
+            column: at.column + inside.and_then(|n| u32::try_from(n + 1).ok()).unwrap_or(0),
+            ..at
+        }))
+    }
+}
+
+/// The position of `"needle"` between two 0-based (line, column) points of `text`.
+fn find_literal(text: &str, from: (i32, i32), to: (i32, i32), needle: &str) -> Option<Position> {
+    let quoted = format!("\"{needle}\"");
+    let lines: Vec<&str> = text.lines().collect();
+    for line_no in from.0..=to.0 {
+        let line = *lines.get(usize::try_from(line_no).ok()?)?;
+        let start = if line_no == from.0 {
+            usize::try_from(from.1).ok()?
+        } else {
+            0
+        };
+        let end = if line_no == to.0 {
+            usize::try_from(to.1).ok()?.min(line.len())
+        } else {
+            line.len()
+        };
+        if let Some(found) = line.get(start..end).and_then(|s| s.find(&quoted)) {
+            return Some(Position {
+                line: u32::try_from(line_no).ok()? + 1,
+                column: u32::try_from(line[..start + found].chars().count()).ok()? + 1,
+            });
+        }
+    }
+    None
+}
+
+/// Serves [`BUILTIN_FILES`].
+struct BuiltinFiles;
+
+impl FileResolver for BuiltinFiles {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        match BUILTIN_FILES.iter().find(|(n, _)| *n == name) {
+            Some((name, text)) => File::from_source(name, text),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
+}
+
+/// A resolver that remembers the path and text of every file it opens, so
+/// diagnostics can name them as the user does and point into them.
+struct Recording {
+    inner: ChainFileResolver,
+    seen: Arc<Mutex<HashMap<String, SourceFile>>>,
+}
+
+impl FileResolver for Recording {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.inner.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        let file = self.inner.open_file(name)?;
+        let entry = SourceFile {
+            path: file.path().map(Path::to_owned),
+            text: file.source().map(Arc::from),
+        };
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), entry);
+        Ok(file)
+    }
+}
+
+fn compile_protos(files: &[PathBuf], includes: &[PathBuf]) -> Result<Descriptors, Vec<Diagnostic>> {
+    let mut includes = includes.to_vec();
+    if includes.is_empty() {
+        for file in files {
+            let dir = file.parent().map(Path::to_owned).unwrap_or_default();
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            if !includes.contains(&dir) {
+                includes.push(dir);
+            }
+        }
+    }
+    let mut chain = ChainFileResolver::new();
+    for include in &includes {
+        chain.add(IncludeFileResolver::new(include.clone()));
+    }
+    chain.add(BuiltinFiles);
+    chain.add(GoogleFileResolver::new());
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    let mut compiler = protox::Compiler::with_file_resolver(Recording {
+        inner: chain,
+        seen: Arc::clone(&seen),
+    });
+    compiler.include_imports(true).include_source_info(true);
+
+    let mut errors = Vec::new();
+    for file in files {
+        if let Err(e) = std::fs::File::open(file) {
+            errors.push(Diagnostic::error(
+                file.display().to_string(),
+                None,
+                format!("cannot read: {e}"),
+            ));
+            continue;
+        }
+        if let Err(err) = compiler.open_file(file) {
+            let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            errors.push(protox_diagnostic(&err, file, &includes, &seen));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let files = std::mem::take(&mut *seen.lock().unwrap_or_else(PoisonError::into_inner));
+    Ok(Descriptors {
+        pool: compiler.descriptor_pool(),
+        files,
+    })
+}
+
+/// Turns a protox error (syntax error, missing import, unknown type...) into
+/// a diagnostic at the file and position it names.
+fn protox_diagnostic(
+    err: &protox::Error,
+    opened: &Path,
+    includes: &[PathBuf],
+    seen: &HashMap<String, SourceFile>,
+) -> Diagnostic {
+    let file = match err.file() {
+        Some(name) => seen
+            .get(name)
+            .and_then(|f| f.path.clone())
+            .or_else(|| includes.iter().map(|i| i.join(name)).find(|p| p.is_file()))
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| name.to_owned()),
+        None => opened.display().to_string(),
+    };
+    let position = err
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .and_then(|label| {
+            let code = err.source_code()?;
+            let contents = code.read_span(label.inner(), 0, 0).ok()?;
+            Some(Position {
+                line: u32::try_from(contents.line()).ok()? + 1,
+                column: u32::try_from(contents.column()).ok()? + 1,
+            })
+        });
+    let mut message = err.to_string();
+    if let Some(help) = err.help() {
+        message = format!("{message}; {help}");
+    }
+    Diagnostic::error(file, position, message)
+}
+
+fn decode_sets(paths: &[PathBuf]) -> Result<Descriptors, Vec<Diagnostic>> {
+    let mut pool = DescriptorPool::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        match std::fs::read(path) {
+            Err(e) => errors.push(Diagnostic::error(
+                name,
+                None,
+                format!("cannot read descriptor set: {e}"),
+            )),
+            Ok(bytes) => {
+                if let Err(e) = pool.decode_file_descriptor_set(bytes.as_slice()) {
+                    errors.push(Diagnostic::error(
+                        name,
+                        None,
+                        format!("not a valid FileDescriptorSet (write one with `protoc --include_imports --descriptor_set_out` or `buf build -o`): {e}"),
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Descriptors {
+            pool,
+            files: HashMap::new(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_string_literals_inside_a_span() {
+        let text = "a\n  option x = { get: \"/v1/a\"\n body: \"b\" };\n";
+        let at = |needle| find_literal(text, (1, 2), (2, 12), needle);
+        assert_eq!(
+            at("/v1/a"),
+            Some(Position {
+                line: 2,
+                column: 21
+            })
+        );
+        assert_eq!(at("b"), Some(Position { line: 3, column: 8 }));
+        assert_eq!(at("zzz"), None);
+    }
+
+    #[test]
+    fn bundled_pool_holds_the_examples_and_their_options() {
+        let d = Descriptors::bundled();
+        let service = d
+            .pool()
+            .get_service_by_name("examples.v1.UserService")
+            .unwrap();
+        assert_eq!(service.methods().len(), 6);
+        assert!(is_builtin("google/api/http.proto"));
+        assert!(is_builtin("google/protobuf/empty.proto"));
+        assert!(!is_builtin("examples/v1/users.proto"));
+    }
+}

@@ -1,0 +1,482 @@
+//! [`RouteTable`]: every REST binding of the loaded services, checked.
+//!
+//! [`RouteTable::compile`] walks each service method, reads its
+//! [`RestRule`]s, parses the templates, binds the fields, classifies the
+//! operation, rejects what SPEC §2 forbids (create on an item, replace on a
+//! collection, missing or wrong fields, conflicts, both annotations on one
+//! method) and derives each create's `Location`. It reports every finding of
+//! the run at once, each at its annotation's `file:line:col`.
+
+use std::collections::HashMap;
+
+use prost_reflect::{FileDescriptor, MethodDescriptor};
+use serde::Serialize;
+
+use super::binding::{self, Body, BoundField, Role};
+use super::diagnostic::{Diagnostic, Diagnostics, Position};
+use super::error::{CompileError, RouteError};
+use super::location::{self, ItemUri, LocationError};
+use super::rule::{RestRule, RouteKind, RuleSource};
+use super::source::{self, Descriptors};
+use super::template::{PathTemplate, TemplateShape};
+
+/// One REST binding of one RPC, with every field it touches resolved.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The HTTP method.
+    pub method: http::Method,
+    /// The path template.
+    pub template: PathTemplate,
+    /// The operation.
+    pub kind: RouteKind,
+    /// The annotation it came from.
+    pub source: RuleSource,
+    /// The RPC it calls.
+    pub rpc: MethodDescriptor,
+    /// One per variable of `template`, in order: the request field it fills.
+    pub path_fields: Vec<BoundField>,
+    /// What the request body fills.
+    pub body: Body,
+    /// The reply field sent as the response body; `None` for the whole reply.
+    pub response_body: Option<BoundField>,
+    /// For create: how `Location` is built; `None` when it cannot be.
+    pub location: Option<ItemUri>,
+}
+
+impl Route {
+    /// The RPC as `package.Service/Method`.
+    pub fn rpc_name(&self) -> String {
+        format!(
+            "{}/{}",
+            self.rpc.parent_service().full_name(),
+            self.rpc.name()
+        )
+    }
+
+    /// A one-object summary, as `restgate routes --format json` prints it.
+    pub fn summary(&self) -> RouteSummary {
+        RouteSummary {
+            method: self.method.to_string(),
+            path: self.template.as_str().to_owned(),
+            rpc: self.rpc_name(),
+            kind: self.kind,
+            body: self.body.selector(),
+            response_body: self.response_body.as_ref().map(|f| f.path.to_string()),
+            path_fields: self
+                .path_fields
+                .iter()
+                .map(|f| f.path.to_string())
+                .collect(),
+            request: self.rpc.input().full_name().to_owned(),
+            response: self.rpc.output().full_name().to_owned(),
+            location: self
+                .location
+                .as_ref()
+                .map(|l| l.template.as_str().to_owned()),
+            source: self.source,
+        }
+    }
+}
+
+/// The JSON form of a [`Route`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteSummary {
+    /// `POST`, `PUT`, ...
+    pub method: String,
+    /// The template as written.
+    pub path: String,
+    /// `package.Service/Method`.
+    pub rpc: String,
+    /// create, replace, get, list, delete, update or custom.
+    pub kind: RouteKind,
+    /// The body selector (`*`, a field) or null.
+    pub body: Option<String>,
+    /// The response body field, or null for the whole reply.
+    pub response_body: Option<String>,
+    /// The request fields the path fills, in template order.
+    pub path_fields: Vec<String>,
+    /// The request message's full name.
+    pub request: String,
+    /// The reply message's full name.
+    pub response: String,
+    /// For create: the item template `Location` is built from.
+    pub location: Option<String>,
+    /// `restgate.rest` or `google.api.http`.
+    pub source: RuleSource,
+}
+
+/// Every route of the loaded services, in declaration order.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+}
+
+/// A compiled table and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The routes.
+    pub table: RouteTable,
+    /// Findings that do not stop serving (e.g. a create without `Location`).
+    pub warnings: Diagnostics,
+}
+
+impl RouteTable {
+    /// The routes, in declaration order (file, service, method, binding).
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Loads `input` and compiles it: the whole front half of every command.
+    pub fn load(input: &source::Input) -> Result<Compiled, CompileError> {
+        let descriptors =
+            Descriptors::load(input).map_err(|d| CompileError::Load(Diagnostics::new(d)))?;
+        RouteTable::compile(&descriptors)
+    }
+
+    /// Compiles the REST bindings of every service in `descriptors` (the
+    /// built-in files excepted), reporting every finding at once.
+    pub fn compile(descriptors: &Descriptors) -> Result<Compiled, CompileError> {
+        let mut found = Vec::new();
+        let mut routes: Vec<Route> = Vec::new();
+        let mut claimed: HashMap<(http::Method, TemplateShape), usize> = HashMap::new();
+
+        for file in descriptors.pool().files() {
+            if source::is_builtin(file.name()) {
+                continue;
+            }
+            for service in file.services() {
+                for rpc in service.methods() {
+                    let at = Locator {
+                        descriptors,
+                        file: &file,
+                        rpc: &rpc,
+                    };
+                    let rules = match RestRule::read(&rpc) {
+                        Ok(rules) => rules,
+                        Err(e) => {
+                            found.push(at.error(None, "", RouteError::from(e)));
+                            continue;
+                        }
+                    };
+                    for rule in &rules {
+                        let route = match build(&rpc, rule) {
+                            Ok(route) => route,
+                            Err(e) => {
+                                found.push(at.error(Some(rule), needle(rule, &e), e));
+                                continue;
+                            }
+                        };
+                        let key = (route.method.clone(), route.template.shape());
+                        if let Some(&first) = claimed.get(&key) {
+                            let e = RouteError::Conflict {
+                                method: key.0,
+                                shape: key.1.to_string(),
+                                first: routes[first].rpc_name(),
+                                second: route.rpc_name(),
+                            };
+                            found.push(at.error(Some(rule), &rule.template, e));
+                            continue;
+                        }
+                        claimed.insert(key, routes.len());
+                        routes.push(route);
+                        at.derive_location(rule, &mut routes, &mut found);
+                    }
+                }
+            }
+        }
+        link_locations(descriptors, &mut routes, &mut found);
+
+        let all = Diagnostics::new(found);
+        if all.has_errors() {
+            return Err(CompileError::Invalid(all));
+        }
+        Ok(Compiled {
+            table: RouteTable { routes },
+            warnings: all,
+        })
+    }
+}
+
+/// Which text of the rule a finding should point at.
+fn needle<'r>(rule: &'r RestRule, error: &RouteError) -> &'r str {
+    match error {
+        RouteError::Binding(b) => match b.role() {
+            Role::Body => &rule.body,
+            Role::ResponseBody => &rule.response_body,
+            Role::PathVariable => &rule.template,
+        },
+        RouteError::MissingBody { .. } | RouteError::Rule(_) => "",
+        RouteError::UnexpectedBody { .. } => &rule.body,
+        RouteError::BadItemTemplate { .. } => &rule.item,
+        _ => &rule.template,
+    }
+}
+
+/// Parses, classifies and binds one rule.
+fn build(rpc: &MethodDescriptor, rule: &RestRule) -> Result<Route, RouteError> {
+    let template =
+        PathTemplate::parse(&rule.template).map_err(|source| RouteError::BadTemplate {
+            template: rule.template.clone(),
+            source,
+        })?;
+    let kind = rule.classify(&template);
+    let strict = rule.source == RuleSource::Rest;
+    if strict {
+        match kind {
+            RouteKind::Create if !template.ends_in_literal() => {
+                let collection = rule
+                    .template
+                    .rsplit_once('/')
+                    .map(|(c, _)| c)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or("/v1/items")
+                    .to_owned();
+                return Err(RouteError::CreateOnItem {
+                    template: rule.template.clone(),
+                    collection,
+                });
+            }
+            RouteKind::Replace if !template.ends_in_variable() => {
+                return Err(RouteError::ReplaceOnCollection {
+                    template: rule.template.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+    let input = rpc.input();
+    let path_fields = template
+        .variables()
+        .iter()
+        .map(|v| binding::path_variable(&input, &v.field_path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let needs_body = matches!(
+        kind,
+        RouteKind::Create | RouteKind::Replace | RouteKind::Update
+    );
+    let takes_no_body = matches!(kind, RouteKind::Get | RouteKind::List | RouteKind::Delete);
+    if strict && needs_body && rule.body.is_empty() {
+        return Err(RouteError::MissingBody { kind });
+    }
+    if strict && takes_no_body && !rule.body.is_empty() {
+        return Err(RouteError::UnexpectedBody {
+            kind,
+            body: rule.body.clone(),
+        });
+    }
+    let body = binding::selector(&input, &rule.body, Role::Body, strict && needs_body)?;
+    let response_body = match binding::selector(
+        &rpc.output(),
+        &rule.response_body,
+        Role::ResponseBody,
+        false,
+    )? {
+        Body::Field(f) => Some(f),
+        Body::None | Body::Whole => None,
+    };
+    Ok(Route {
+        method: rule.method.clone(),
+        template,
+        kind,
+        source: rule.source,
+        rpc: rpc.clone(),
+        path_fields,
+        body,
+        response_body,
+        location: None,
+    })
+}
+
+/// Points findings about one RPC at its annotation.
+struct Locator<'a> {
+    descriptors: &'a Descriptors,
+    file: &'a FileDescriptor,
+    rpc: &'a MethodDescriptor,
+}
+
+impl Locator<'_> {
+    fn position(
+        &self,
+        source: Option<RuleSource>,
+        needle: &str,
+        inside: Option<usize>,
+    ) -> Option<Position> {
+        let method_path = self.rpc.path();
+        let needle = (!needle.is_empty()).then_some((needle, inside));
+        let option_path = |ext: i32| [method_path, &[4, ext]].concat();
+        let mut tries: Vec<Vec<i32>> = match source {
+            Some(s) => vec![option_path(s.extension())],
+            None => vec![
+                option_path(RuleSource::Rest.extension()),
+                option_path(RuleSource::Http.extension()),
+            ],
+        };
+        tries.push([method_path, &[4]].concat());
+        tries.push(method_path.to_vec());
+        tries
+            .iter()
+            .find_map(|p| self.descriptors.position(self.file, p, needle))
+    }
+
+    fn finding(
+        &self,
+        rule: Option<&RestRule>,
+        needle: &str,
+        e: RouteError,
+        warn: bool,
+    ) -> Diagnostic {
+        let inside = match &e {
+            RouteError::BadTemplate { source, .. } | RouteError::BadItemTemplate { source, .. } => {
+                Some(source.offset)
+            }
+            _ => None,
+        };
+        let position = self.position(rule.map(|r| r.source), needle, inside);
+        let file = self.descriptors.display_name(self.file);
+        let message = format!("{}: {e}", self.rpc.full_name());
+        if warn {
+            Diagnostic::warning(file, position, message)
+        } else {
+            Diagnostic::error(file, position, message)
+        }
+    }
+
+    fn error(&self, rule: Option<&RestRule>, needle: &str, e: RouteError) -> Diagnostic {
+        self.finding(rule, needle, e, false)
+    }
+
+    /// For a create with an explicit `item`: builds its Location now.
+    fn derive_location(&self, rule: &RestRule, routes: &mut [Route], found: &mut Vec<Diagnostic>) {
+        let Some(route) = routes.last_mut() else {
+            return;
+        };
+        if route.kind != RouteKind::Create || rule.item.is_empty() {
+            return;
+        }
+        let item = match PathTemplate::parse(&rule.item) {
+            Ok(item) => item,
+            Err(source) => {
+                let e = RouteError::BadItemTemplate {
+                    template: rule.item.clone(),
+                    source,
+                };
+                found.push(self.error(Some(rule), &rule.item, e));
+                return;
+            }
+        };
+        match location::item_uri(&route.template, &item, &route.rpc.output()) {
+            Ok(uri) => route.location = Some(uri),
+            Err(reason) => {
+                let e = RouteError::NoLocation {
+                    template: rule.template.clone(),
+                    reason,
+                };
+                found.push(self.error(Some(rule), &rule.item, e));
+            }
+        }
+    }
+}
+
+/// Derives `Location` for every create that has none yet from its item
+/// route. A `(restgate.rest)` create left without one gets a warning.
+fn link_locations(descriptors: &Descriptors, routes: &mut [Route], found: &mut Vec<Diagnostic>) {
+    for i in 0..routes.len() {
+        let create = &routes[i];
+        if create.kind != RouteKind::Create || create.location.is_some() {
+            continue;
+        }
+        let service = create.rpc.parent_service();
+        let mut candidates: Vec<&Route> = routes
+            .iter()
+            .filter(|r| matches!(r.kind, RouteKind::Replace | RouteKind::Get))
+            .filter(|r| location::is_item_of(&create.template, &r.template))
+            .collect();
+        // Prefer the same service, then replace over get.
+        candidates.sort_by_key(|r| {
+            (
+                r.rpc.parent_service() != service,
+                r.kind != RouteKind::Replace,
+            )
+        });
+        let mut reason = LocationError::NoItemRoute {
+            wanted: location::wanted_shape(&create.template),
+        };
+        let mut derived = None;
+        for item in candidates {
+            match location::item_uri(&create.template, &item.template, &create.rpc.output()) {
+                Ok(uri) => {
+                    derived = Some(uri);
+                    break;
+                }
+                Err(e) => reason = e,
+            }
+        }
+        match derived {
+            Some(uri) => routes[i].location = Some(uri),
+            None if create.source == RuleSource::Rest => {
+                let file = create.rpc.parent_file();
+                let at = Locator {
+                    descriptors,
+                    file: &file,
+                    rpc: &create.rpc,
+                };
+                let e = RouteError::NoLocation {
+                    template: create.template.as_str().to_owned(),
+                    reason,
+                };
+                let rule_source = create.source;
+                let template = create.template.as_str().to_owned();
+                let position = at.position(Some(rule_source), &template, None);
+                let message = format!("{}: {e}", create.rpc.full_name());
+                found.push(Diagnostic::warning(
+                    descriptors.display_name(&file),
+                    position,
+                    message,
+                ));
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_example_compiles_without_findings() {
+        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
+        assert!(compiled.warnings.is_empty(), "{}", compiled.warnings);
+        let find = |method: &str, path: &str| {
+            compiled
+                .table
+                .routes()
+                .iter()
+                .find(|r| r.method.as_str() == method && r.template.as_str() == path)
+                .unwrap_or_else(|| panic!("{method} {path} missing"))
+                .clone()
+        };
+        let create = find("POST", "/v1/users/{user_id}/accounts");
+        assert_eq!(create.kind, RouteKind::Create);
+        assert_eq!(
+            create.rpc_name(),
+            "examples.v1.AccountService/CreateAccount"
+        );
+        assert_eq!(
+            create.location.unwrap().template.as_str(),
+            "/v1/users/{user_id}/accounts/{account_id}"
+        );
+        let post = find("POST", "/v1/{parent=blogs/*}/posts");
+        assert_eq!(post.kind, RouteKind::Create);
+        assert_eq!(
+            post.location.unwrap().template.as_str(),
+            "/v1/{name=blogs/*/posts/*}"
+        );
+        assert_eq!(
+            find("POST", "/v1/{name=blogs/*/posts/*}:publish").kind,
+            RouteKind::Custom
+        );
+        assert_eq!(find("GET", "/v1/posts/{name=**}").kind, RouteKind::Get);
+        assert_eq!(find("PATCH", "/v1/users/{user_id}").kind, RouteKind::Update);
+    }
+}

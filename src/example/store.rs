@@ -1,0 +1,161 @@
+//! The in-memory state shared by the example services, and the small rules
+//! they all follow: how ids sort, how ids and etags are assigned, and how
+//! request fields are checked.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::SystemTime;
+
+use prost_types::Timestamp;
+use tonic::Status;
+
+use crate::pb::examples::v1::{Account, Blog, Post, User};
+
+/// An id used as a map key. Ids made only of decimal digits sort
+/// numerically and before every other id; other ids sort as text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum IdKey {
+    /// A decimal id: its value, then its text (so `"01"` and `"1"` differ).
+    Number(u128, String),
+    /// Any other id.
+    Text(String),
+}
+
+impl IdKey {
+    /// The smallest key; ranges over a parent's children start here.
+    const MIN: IdKey = IdKey::Number(0, String::new());
+
+    /// The key of `id`.
+    pub(super) fn new(id: &str) -> Self {
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(n) = id.parse::<u128>() {
+                return Self::Number(n, id.to_owned());
+            }
+        }
+        Self::Text(id.to_owned())
+    }
+}
+
+/// The kinds of item that get service-assigned ids, one counter each.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Kind {
+    User,
+    Account,
+    Blog,
+    Post,
+}
+
+/// Everything the example services know. Children are keyed by
+/// `(parent, child)` so that one parent's children are one contiguous range.
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    pub(super) users: BTreeMap<IdKey, User>,
+    pub(super) accounts: BTreeMap<(IdKey, IdKey), Account>,
+    pub(super) blogs: BTreeMap<IdKey, Blog>,
+    pub(super) posts: BTreeMap<(IdKey, IdKey), Post>,
+    /// The last id handed out per [`Kind`].
+    counters: [u64; 4],
+    /// Writes so far, across all items; the source of etags.
+    writes: u64,
+}
+
+impl Store {
+    /// The next id of `kind` from its counter, skipping ids that `in_use`
+    /// reports taken (a replace may already have created, say, user "3").
+    pub(super) fn next_id(&mut self, kind: Kind, in_use: impl Fn(&Self, &IdKey) -> bool) -> String {
+        let mut n = self.counters[kind as usize];
+        loop {
+            n += 1;
+            let id = n.to_string();
+            if !in_use(self, &IdKey::new(&id)) {
+                self.counters[kind as usize] = n;
+                return id;
+            }
+        }
+    }
+
+    /// A fresh etag. Etags come from one store-wide write counter, so no
+    /// etag is ever reused, not even by an item deleted and created again.
+    pub(super) fn etag(&mut self) -> String {
+        self.writes += 1;
+        format!("w{}", self.writes)
+    }
+}
+
+/// The values of `map` whose key's parent is `parent`, in child order.
+pub(super) fn children<'a, V>(
+    map: &'a BTreeMap<(IdKey, IdKey), V>,
+    parent: &'a IdKey,
+) -> impl Iterator<Item = &'a V> + 'a {
+    map.range((
+        Bound::Included((parent.clone(), IdKey::MIN)),
+        Bound::Unbounded,
+    ))
+    .take_while(move |((p, _), _)| p == parent)
+    .map(|(_, v)| v)
+}
+
+/// The current time.
+pub(super) fn now() -> Timestamp {
+    Timestamp::from(SystemTime::now())
+}
+
+/// `value`, or INVALID_ARGUMENT when the client left the message out.
+pub(super) fn required<T>(value: Option<T>, field: &str) -> Result<T, Status> {
+    value.ok_or_else(|| Status::invalid_argument(format!("{field} is required")))
+}
+
+/// The key of an id taken from a request field: it must be non-empty and
+/// hold no `/` (ids are path segments of resource names).
+pub(super) fn id_key(id: &str, field: &str) -> Result<IdKey, Status> {
+    if id.is_empty() {
+        return Err(Status::invalid_argument(format!(
+            "{field} must not be empty"
+        )));
+    }
+    if id.contains('/') {
+        return Err(Status::invalid_argument(format!(
+            "{field} must not contain '/', got {id:?}"
+        )));
+    }
+    Ok(IdKey::new(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_ids_sort_numerically_and_before_text() {
+        let mut ids = vec!["b", "10", "2", "a", "02", "1"];
+        ids.sort_by_key(|id| IdKey::new(id));
+        assert_eq!(ids, ["1", "02", "2", "10", "a", "b"]);
+    }
+
+    #[test]
+    fn next_id_skips_taken_ids() {
+        let mut store = Store::default();
+        store.users.insert(IdKey::new("2"), User::default());
+        let taken = |s: &Store, k: &IdKey| s.users.contains_key(k);
+        assert_eq!(store.next_id(Kind::User, taken), "1");
+        assert_eq!(store.next_id(Kind::User, taken), "3");
+        assert_eq!(store.next_id(Kind::Blog, |_, _| false), "1");
+    }
+
+    #[test]
+    fn children_stay_within_their_parent() {
+        let mut map = BTreeMap::new();
+        for (p, c) in [("1", "1"), ("1", "2"), ("2", "1"), ("10", "1")] {
+            map.insert((IdKey::new(p), IdKey::new(c)), format!("{p}/{c}"));
+        }
+        let one = IdKey::new("1");
+        let got: Vec<_> = children(&map, &one).cloned().collect();
+        assert_eq!(got, ["1/1", "1/2"]);
+    }
+
+    #[test]
+    fn etags_never_repeat() {
+        let mut store = Store::default();
+        assert_ne!(store.etag(), store.etag());
+    }
+}
