@@ -11,7 +11,9 @@
 
 use std::{env, fs, path::PathBuf};
 
-const PROTOS: &[&str] = &[
+/// The files the binary embeds: the annotation, the google.api copies and the
+/// bundled example service.
+const EMBEDDED: &[&str] = &[
     "restgate/annotations.proto",
     "google/api/annotations.proto",
     "google/api/http.proto",
@@ -20,13 +22,16 @@ const PROTOS: &[&str] = &[
     "examples/v1/blogs.proto",
 ];
 
+/// Compiled to Rust only: the fixture service the integration tests use.
+const FIXTURES: &[&str] = &["testing/v1/fixture.proto"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let mut compiler = protox::Compiler::new(["proto"])?;
     compiler.include_imports(true).include_source_info(true);
-    for proto in PROTOS {
+    for proto in EMBEDDED {
         compiler.open_file(proto)?;
     }
     fs::write(
@@ -34,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
+    for proto in FIXTURES {
+        compiler.open_file(proto)?;
+    }
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -1,5 +1,5 @@
-//! The `restgate` command line: clap arguments, and the commands that read
-//! the route table (`routes`, `check`).
+//! The `restgate` command line: clap arguments and the commands — `serve`
+//! (the gateway), `routes` and `check` (the route table).
 //!
 //! Every command takes the same inputs ([`InputArgs`]): `.proto` files with
 //! include directories, or encoded descriptor sets, or — with neither — the
@@ -12,7 +12,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, Uri};
+
 use crate::compile::{Compiled, Input, RouteTable};
+use crate::serve::{runtime, ServeOptions, Shared, Upstreams};
+use crate::transcode::JsonOptions;
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -30,6 +38,8 @@ pub struct Args {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the REST routes, transcoding each request into a gRPC call.
+    Serve(ServeArgs),
     /// Print the route table: one line (or JSON object) per REST binding.
     Routes {
         /// Where the services come from.
@@ -46,6 +56,100 @@ pub enum Command {
         #[command(flatten)]
         input: InputArgs,
     },
+}
+
+/// `restgate serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Where the services come from.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where calls go: `URI` for every service, or `SERVICE=URI` (full
+    /// service name, e.g. examples.v1.UserService=http://127.0.0.1:50051);
+    /// repeatable.
+    #[arg(long = "upstream", value_name = "[SERVICE=]URI", num_args = 1.., required_unless_present = "demo")]
+    pub upstreams: Vec<String>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Start the bundled example service on a loopback port and serve it.
+    #[arg(long, conflicts_with_all = ["upstreams", "protos", "descriptor_sets"])]
+    pub demo: bool,
+    /// Deadline of a call when the request has no Grpc-Timeout header (e.g. 30s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Largest request body accepted; larger ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Drop unknown JSON fields and query parameters instead of answering 400.
+    #[arg(long)]
+    pub ignore_unknown_fields: bool,
+    /// Write fields that hold their default value in replies.
+    #[arg(long)]
+    pub emit_unpopulated: bool,
+    /// Write proto field names (user_id) in replies instead of lowerCamelCase.
+    #[arg(long)]
+    pub proto_field_names: bool,
+    /// Another request header to pass to the service as metadata; repeatable.
+    #[arg(long = "forward-header", value_name = "NAME")]
+    pub forward_headers: Vec<HeaderName>,
+    /// Worker threads, each with its own runtime, listener and upstream
+    /// connections. Default: one per CPU.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl ServeArgs {
+    /// `restgate serve --demo`, with defaults: what a bare `restgate` runs.
+    pub fn demo() -> ServeArgs {
+        ServeArgs::parse_from(["serve", "--demo"])
+    }
+
+    fn options(&self) -> ServeOptions {
+        ServeOptions {
+            timeout: self.timeout,
+            max_body_bytes: self.max_body_bytes,
+            json: JsonOptions {
+                deny_unknown_fields: !self.ignore_unknown_fields,
+                emit_unpopulated: self.emit_unpopulated,
+                proto_field_names: self.proto_field_names,
+            },
+            forward_headers: self.forward_headers.clone(),
+        }
+    }
+
+    fn upstreams(&self) -> Result<Upstreams, String> {
+        let mut upstreams = Upstreams::default();
+        for spec in &self.upstreams {
+            let (service, uri) = match spec.split_once('=') {
+                Some((service, uri)) => (Some(service), uri),
+                None => (None, spec.as_str()),
+            };
+            let uri: Uri = uri.parse().map_err(|e| format!("--upstream {spec}: {e}"))?;
+            match service {
+                Some(service) => {
+                    upstreams.by_service.insert(service.to_owned(), uri);
+                }
+                None if upstreams.default.is_some() => {
+                    return Err(format!("--upstream {spec}: only one upstream may serve every service; name the service with SERVICE=URI"))
+                }
+                None => upstreams.default = Some(uri),
+            }
+        }
+        Ok(upstreams)
+    }
+}
+
+/// Parses `ServeArgs` from a `serve ...` argument list (used for `--demo` defaults).
+impl ServeArgs {
+    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> ServeArgs {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Wrapper::parse_from(args).serve
+    }
 }
 
 /// Output formats of `restgate routes`.
@@ -90,9 +194,10 @@ impl InputArgs {
     }
 }
 
-/// Runs a command that reads the route table, and returns the exit code.
+/// Runs a command and returns the exit code.
 pub fn run(command: Command) -> ExitCode {
     match command {
+        Command::Serve(args) => serve(&args),
         Command::Routes { input, format } => {
             with_table(&input, |compiled| print_routes(compiled, format))
         }
@@ -138,6 +243,93 @@ fn with_table(input: &InputArgs, then: impl FnOnce(&Compiled) -> std::io::Result
     }
 }
 
+/// `restgate serve`: load, check, bind, print `listening on`, serve until
+/// Ctrl-C or SIGTERM, then drain.
+fn serve(args: &ServeArgs) -> ExitCode {
+    let mut upstreams = match args.upstreams() {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("restgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.demo {
+        match crate::serve::start_example_service() {
+            Ok(addr) => upstreams.default = format!("http://{addr}").parse().ok(),
+            Err(e) => {
+                eprintln!("restgate: cannot start the example service: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let compiled = match RouteTable::load(&args.input.input()) {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!("{}", err.diagnostics());
+            eprintln!(
+                "restgate: {}",
+                plural(err.diagnostics().error_count(), "error")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in compiled.warnings.iter() {
+        eprintln!("{warning}");
+    }
+    let shared = match Shared::new(compiled.table, &upstreams, args.options()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("restgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let listeners = match runtime::bind(args.listen, workers) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("restgate: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .unwrap_or(args.listen);
+    let table = Arc::clone(&shared);
+    let running = match runtime::start(shared, listeners) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("restgate: cannot start workers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let base = format!("http://{addr}");
+    if args.demo {
+        let mut out = std::io::stdout().lock();
+        let _ = print_table(&mut out, table.table.routes());
+        let _ = writeln!(out, "\nTry:\n{}\n", crate::serve::demo_commands(&base));
+    }
+    println!(
+        "listening on {base} ({} routes, {workers} workers)",
+        table.table.routes().len()
+    );
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, workers, "serving");
+
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(runtime::stop_signal()),
+        Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
+    }
+    tracing::info!("stopping: draining requests in flight");
+    running.shutdown();
+    ExitCode::SUCCESS
+}
+
 /// `1 route`, `3 routes`.
 fn plural(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -152,22 +344,25 @@ fn print_routes(compiled: &Compiled, format: Format) -> std::io::Result<()> {
             serde_json::to_writer_pretty(&mut out, &summaries)?;
             writeln!(out)
         }
-        Format::Table => {
-            let rows: Vec<[String; 5]> = routes
-                .iter()
-                .map(|r| {
-                    [
-                        r.method.to_string(),
-                        r.template.as_str().to_owned(),
-                        r.kind.to_string(),
-                        r.rpc_name(),
-                        r.body.selector().unwrap_or_else(|| "-".to_owned()),
-                    ]
-                })
-                .collect();
-            write_table(&mut out, ["METHOD", "PATH", "KIND", "RPC", "BODY"], &rows)
-        }
+        Format::Table => print_table(&mut out, routes),
     }
+}
+
+/// The aligned route table `routes` and the demo print.
+fn print_table(out: &mut impl Write, routes: &[crate::compile::Route]) -> std::io::Result<()> {
+    let rows: Vec<[String; 5]> = routes
+        .iter()
+        .map(|r| {
+            [
+                r.method.to_string(),
+                r.template.as_str().to_owned(),
+                r.kind.to_string(),
+                r.rpc_name(),
+                r.body.selector().unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    write_table(out, ["METHOD", "PATH", "KIND", "RPC", "BODY"], &rows)
 }
 
 /// Writes rows under a header, each column as wide as its widest cell.

@@ -14,3 +14,6 @@ pub mod cli;
 pub mod compile;
 pub mod example;
 pub mod pb;
+pub mod serve;
+pub mod transcode;
+pub mod upstream;

@@ -7,11 +7,16 @@ use restgate::cli::{self, Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match args.command {
-        Some(command) => cli::run(command),
-        None => cli::run(cli::Command::Routes {
-            input: cli::InputArgs::default(),
-            format: cli::Format::Table,
-        }),
-    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // A bare `restgate` is the demo: the example service behind the gateway.
+    let command = args
+        .command
+        .unwrap_or_else(|| cli::Command::Serve(cli::ServeArgs::demo()));
+    cli::run(command)
 }

@@ -2,8 +2,9 @@
 //! the bundled example services, and the encoded descriptor set of all of them.
 #![allow(missing_docs, unreachable_pub, clippy::all)]
 
-/// The encoded `FileDescriptorSet` of every file under `proto/` and its
-/// imports, with source info, exactly as protox wrote it (options included).
+/// The encoded `FileDescriptorSet` of the bundled example and the annotation
+/// files, with their imports and source info, exactly as protox wrote it
+/// (options included).
 pub const DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/restgate_descriptor.bin"));
 
@@ -25,5 +26,15 @@ pub mod examples {
     /// `examples.v1`.
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/examples.v1.rs"));
+    }
+}
+
+/// `testing.v1`: the fixture service the integration tests put behind the
+/// gateway. Not part of the product.
+#[doc(hidden)]
+pub mod testing {
+    /// `testing.v1`.
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/testing.v1.rs"));
     }
 }

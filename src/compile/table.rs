@@ -16,6 +16,7 @@ use super::binding::{self, Body, BoundField, Role};
 use super::diagnostic::{Diagnostic, Diagnostics, Position};
 use super::error::{CompileError, RouteError};
 use super::location::{self, ItemUri, LocationError};
+use super::matcher::{Lookup, Matcher};
 use super::rule::{RestRule, RouteKind, RuleSource};
 use super::source::{self, Descriptors};
 use super::template::{PathTemplate, TemplateShape};
@@ -109,6 +110,7 @@ pub struct RouteSummary {
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    matcher: Matcher,
 }
 
 /// A compiled table and the warnings found on the way.
@@ -124,6 +126,13 @@ impl RouteTable {
     /// The routes, in declaration order (file, service, method, binding).
     pub fn routes(&self) -> &[Route] {
         &self.routes
+    }
+
+    /// The route for `method` and `path` (still percent-encoded, no query),
+    /// with its variables' values. Cost grows with the path, not the table.
+    pub fn lookup(&self, method: &http::Method, path: &str) -> Lookup {
+        self.matcher
+            .lookup(method, path, |i| &self.routes[i].template)
     }
 
     /// Loads `input` and compiles it: the whole front half of every command.
@@ -190,8 +199,12 @@ impl RouteTable {
         if all.has_errors() {
             return Err(CompileError::Invalid(all));
         }
+        let mut matcher = Matcher::default();
+        for (i, route) in routes.iter().enumerate() {
+            matcher.insert(&route.method, &route.template, i);
+        }
         Ok(Compiled {
-            table: RouteTable { routes },
+            table: RouteTable { routes, matcher },
             warnings: all,
         })
     }

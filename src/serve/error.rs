@@ -1,0 +1,147 @@
+//! [`ServeError`]: every way a request fails, and the one place that turns a
+//! failure into an HTTP answer: status, JSON error body
+//! (`{"code": <gRPC code>, "message": "...", "details": [...]}`), headers.
+//! Internal details (addresses, transport errors) are logged, never sent.
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use tonic::Code;
+
+use crate::transcode::TranscodeError;
+use crate::upstream::{self, UpstreamError};
+
+/// Why a request did not get a reply from the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// No route has this path.
+    #[error("no route for {0}")]
+    NotFound(String),
+    /// The path is known, the method is not.
+    #[error("method not allowed; allowed: {}", .0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
+    MethodNotAllowed(Vec<http::Method>),
+    /// A body that is not JSON.
+    #[error("request bodies must be application/json, not {0:?}")]
+    UnsupportedMediaType(String),
+    /// A body over the limit.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The body could not be read.
+    #[error("cannot read the request body: {0}")]
+    BodyRead(String),
+    /// The request does not fit the message, or the reply does not fit JSON.
+    #[error(transparent)]
+    Transcode(#[from] TranscodeError),
+    /// The call failed. `details` are the decoded status details.
+    #[error("{error}")]
+    Upstream {
+        /// What failed.
+        error: UpstreamError,
+        /// `details` of the error body, already JSON.
+        details: Vec<serde_json::Value>,
+    },
+}
+
+impl ServeError {
+    /// The gRPC code and HTTP status this error answers with.
+    fn code_and_status(&self) -> (Code, StatusCode) {
+        match self {
+            ServeError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND),
+            ServeError::MethodNotAllowed(_) => {
+                (Code::Unimplemented, StatusCode::METHOD_NOT_ALLOWED)
+            }
+            ServeError::UnsupportedMediaType(_) => {
+                (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ServeError::PayloadTooLarge(_) => {
+                (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            ServeError::BodyRead(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
+            ServeError::Transcode(e) if e.is_client_error() => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST)
+            }
+            ServeError::Transcode(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+            ServeError::Upstream { error, .. } => {
+                let code = match error {
+                    UpstreamError::Unavailable(_) => Code::Unavailable,
+                    UpstreamError::DeadlineExceeded(_) => Code::DeadlineExceeded,
+                    UpstreamError::Status(status) => status.code(),
+                    UpstreamError::BadUri { .. } => Code::Internal,
+                };
+                (code, upstream::http_status(code))
+            }
+        }
+    }
+
+    /// The message the client sees.
+    fn public_message(&self) -> String {
+        match self {
+            ServeError::Upstream { error, .. } => match error {
+                UpstreamError::Unavailable(_) => "the service is unavailable".to_owned(),
+                UpstreamError::DeadlineExceeded(_) => {
+                    "the service did not answer before the deadline".to_owned()
+                }
+                UpstreamError::Status(status) => status.message().to_owned(),
+                UpstreamError::BadUri { .. } => "the gateway is misconfigured".to_owned(),
+            },
+            ServeError::Transcode(e) if !e.is_client_error() => {
+                "the reply could not be written as JSON".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// The error body: google.rpc.Status as JSON.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    code: i32,
+    message: &'a str,
+    details: &'a [serde_json::Value],
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let details = match &self {
+            ServeError::MethodNotAllowed(methods) => {
+                let allow = methods
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    headers.insert(header::ALLOW, value);
+                }
+                Vec::new()
+            }
+            ServeError::Upstream {
+                error: UpstreamError::Status(s),
+                details,
+            } => {
+                upstream::response_headers(
+                    &mut headers,
+                    s.metadata().as_ref(),
+                    upstream::GRPC_TRAILER,
+                );
+                details.clone()
+            }
+            ServeError::Upstream { details, .. } => details.clone(),
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            code: code as i32,
+            message: &self.public_message(),
+            details: &details,
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        (status, headers, body).into_response()
+    }
+}

@@ -1,0 +1,157 @@
+//! [`Gateway`]: what a worker needs to serve requests — the shared route
+//! table and options, and the worker's own upstream connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::PathAndQuery;
+use http::{HeaderName, Uri};
+
+use crate::compile::RouteTable;
+use crate::transcode::JsonOptions;
+use crate::upstream::{Upstream, UpstreamError};
+
+/// Where each service's calls go: `--upstream [SERVICE=]URI`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upstreams {
+    /// For every service without its own entry.
+    pub default: Option<Uri>,
+    /// By service full name (`examples.v1.UserService`).
+    pub by_service: HashMap<String, Uri>,
+}
+
+/// Settings of `restgate serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Deadline of a call when the request sends no `Grpc-Timeout`.
+    pub timeout: Duration,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// How JSON is read and written.
+    pub json: JsonOptions,
+    /// Extra request headers passed to the service as metadata.
+    pub forward_headers: Vec<HeaderName>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 4 * 1024 * 1024,
+            json: JsonOptions::default(),
+            forward_headers: Vec::new(),
+        }
+    }
+}
+
+/// What every worker shares: the table, the options, and for each route its
+/// gRPC path and upstream, resolved once at start-up.
+#[derive(Debug)]
+pub struct Shared {
+    /// The routes.
+    pub table: RouteTable,
+    /// The settings.
+    pub options: ServeOptions,
+    /// Per route: `/package.Service/Method`.
+    paths: Vec<PathAndQuery>,
+    /// Per route: index into `uris`.
+    route_upstream: Vec<usize>,
+    /// The distinct upstream addresses.
+    uris: Vec<Uri>,
+}
+
+/// Why the gateway cannot start with these upstreams.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A routed service has no `--upstream`.
+    #[error(
+        "no --upstream for service {0}; give --upstream URI (every service) or --upstream {0}=URI"
+    )]
+    NoUpstream(String),
+    /// An `--upstream SERVICE=` names no loaded service.
+    #[error("--upstream names service {0}, which the loaded descriptors do not have")]
+    UnknownService(String),
+    /// An upstream address is unusable.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
+impl Shared {
+    /// Resolves every route's upstream; fails when one has none.
+    pub fn new(
+        table: RouteTable,
+        upstreams: &Upstreams,
+        options: ServeOptions,
+    ) -> Result<Shared, SetupError> {
+        let mut uris: Vec<Uri> = Vec::new();
+        let mut route_upstream = Vec::with_capacity(table.routes().len());
+        let mut paths = Vec::with_capacity(table.routes().len());
+        for route in table.routes() {
+            let service = route.rpc.parent_service();
+            let uri = upstreams
+                .by_service
+                .get(service.full_name())
+                .or(upstreams.default.as_ref())
+                .ok_or_else(|| SetupError::NoUpstream(service.full_name().to_owned()))?;
+            Upstream::new(uri)?;
+            let index = match uris.iter().position(|u| u == uri) {
+                Some(i) => i,
+                None => {
+                    uris.push(uri.clone());
+                    uris.len() - 1
+                }
+            };
+            route_upstream.push(index);
+            let path = format!("/{}/{}", service.full_name(), route.rpc.name());
+            paths.push(
+                PathAndQuery::try_from(path)
+                    .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
+            );
+        }
+        for service in upstreams.by_service.keys() {
+            if !table
+                .routes()
+                .iter()
+                .any(|r| r.rpc.parent_service().full_name() == service)
+            {
+                return Err(SetupError::UnknownService(service.clone()));
+            }
+        }
+        Ok(Shared {
+            table,
+            options,
+            paths,
+            route_upstream,
+            uris,
+        })
+    }
+}
+
+/// One worker's gateway: the shared part plus its own connections.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The table, options and per-route resolution.
+    pub shared: Arc<Shared>,
+    upstreams: Vec<Upstream>,
+}
+
+impl Gateway {
+    /// A worker's gateway; connections are made on first use.
+    pub fn new(shared: Arc<Shared>) -> Result<Gateway, UpstreamError> {
+        let upstreams = shared
+            .uris
+            .iter()
+            .map(Upstream::new)
+            .collect::<Result<_, _>>()?;
+        Ok(Gateway { shared, upstreams })
+    }
+
+    /// The upstream and gRPC path of route `index`.
+    pub fn target(&self, index: usize) -> (&Upstream, &PathAndQuery) {
+        (
+            &self.upstreams[self.shared.route_upstream[index]],
+            &self.shared.paths[index],
+        )
+    }
+}

@@ -1,0 +1,26 @@
+//! The HTTP server: an axum app whose every request goes to one generic
+//! handler driven by the route table, run on one current-thread runtime per
+//! worker (see [`runtime`]).
+//!
+//! In: a compiled [`RouteTable`](crate::compile::RouteTable), upstream
+//! addresses and options. Out: REST answers. Errors become HTTP answers only
+//! in [`ServeError`]'s `IntoResponse`.
+
+mod demo;
+mod error;
+mod gateway;
+mod handler;
+pub mod runtime;
+
+use std::sync::Arc;
+
+pub use demo::{demo_commands, start_example_service};
+pub use error::ServeError;
+pub use gateway::{Gateway, ServeOptions, SetupError, Shared, Upstreams};
+
+/// The axum app of one worker.
+pub fn app(gateway: Arc<Gateway>) -> axum::Router {
+    axum::Router::new()
+        .fallback(handler::handle)
+        .with_state(gateway)
+}

@@ -1,0 +1,22 @@
+//! HTTP ↔ protobuf: builds the request message from the matched route's path
+//! values, query string and JSON body, and turns the reply (or a gRPC error)
+//! back into JSON.
+//!
+//! Knows fields, not sockets: nothing here does I/O. All proto3 JSON goes
+//! through [`json`], one narrow interface over prost-reflect's serde support,
+//! so a streaming transcoder can replace it later with the crate kept as the
+//! test oracle.
+
+mod error;
+pub mod json;
+mod location;
+mod mask;
+mod request;
+mod response;
+mod scalar;
+
+pub use error::TranscodeError;
+pub use json::JsonOptions;
+pub use location::location;
+pub use request::{build_request, RequestParts};
+pub use response::{reply_body, status_details};

@@ -1,0 +1,275 @@
+//! Path values + query string + JSON body → the request message (SPEC §3).
+//!
+//! Order: the body first, then the replace/update id check (the URI is
+//! authoritative: a different id in the body is a 400 before any call), then
+//! the path values, then the query string into every remaining field, then
+//! the PATCH update mask when the client sent none.
+
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
+
+use super::{json, mask, scalar, JsonOptions, TranscodeError};
+use crate::compile::{Body, BoundField, Route, RouteKind};
+
+/// The parts of an HTTP request the message is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// One decoded value per template variable (from the route lookup).
+    pub captures: &'a [String],
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The request body (JSON), possibly empty.
+    pub body: &'a [u8],
+}
+
+/// Builds the request message for `route`.
+pub fn build_request(
+    route: &Route,
+    parts: RequestParts<'_>,
+    options: &JsonOptions,
+) -> Result<DynamicMessage, TranscodeError> {
+    let input = route.rpc.input();
+    let has_body = parts.body.iter().any(|b| !b.is_ascii_whitespace());
+    let mask_field = (route.kind == RouteKind::Update)
+        .then(|| mask::mask_field(&input))
+        .flatten();
+
+    // The body. For PATCH the JSON is looked at first, to learn which fields it carries.
+    let mut present_paths = None;
+    let mut message = match (&route.body, has_body) {
+        (Body::None, _) | (_, false) => DynamicMessage::new(input.clone()),
+        (Body::Whole, true) => {
+            if mask_field.is_some() {
+                let value = parse_json(parts.body)?;
+                present_paths = Some(mask::paths_present(&input, &value));
+                json::from_value(input.clone(), value, options)?
+            } else {
+                json::from_slice(input.clone(), parts.body, options)?
+            }
+        }
+        (Body::Field(field), true) => {
+            let mut message = DynamicMessage::new(input.clone());
+            let leaf = field.leaf();
+            let value = match leaf.kind() {
+                Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
+                    if mask_field.is_some() {
+                        let value = parse_json(parts.body)?;
+                        present_paths = Some(mask::paths_present(&m, &value));
+                        Value::Message(json::from_value(m, value, options)?)
+                    } else {
+                        Value::Message(json::from_slice(m, parts.body, options)?)
+                    }
+                }
+                _ => non_message_body(&input, leaf, parts.body, options)?,
+            };
+            message.set_field(leaf, value);
+            message
+        }
+    };
+
+    if matches!(route.kind, RouteKind::Replace | RouteKind::Update) {
+        check_ids(route, &message, parts.captures)?;
+    }
+
+    for (bound, capture) in route.path_fields.iter().zip(parts.captures) {
+        let value = scalar::parse(bound.leaf(), &bound.path.to_string(), capture)?;
+        *field_mut(&mut message, &bound.fields) = value;
+    }
+
+    let mut mask_sent = mask_field.as_ref().is_some_and(|f| message.has_field(f));
+    if let Some(query) = parts.query {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let set = set_query_param(route, &mut message, &key, &value, options)?;
+            if let (Some(chain), Some(mask)) = (set, &mask_field) {
+                mask_sent |= chain.len() == 1 && chain[0] == *mask;
+            }
+        }
+    }
+
+    if let (Some(mask), Some(paths), false) = (mask_field, present_paths, mask_sent) {
+        let Kind::Message(mask_desc) = mask.kind() else {
+            unreachable!("mask_field checked the kind")
+        };
+        let mut value = DynamicMessage::new(mask_desc);
+        let list = paths.into_iter().map(Value::String).collect();
+        value.set_field_by_name("paths", Value::List(list));
+        message.set_field(&mask, Value::Message(value));
+    }
+    Ok(message)
+}
+
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, TranscodeError> {
+    serde_json::from_slice(body).map_err(|e| TranscodeError::Json(e.to_string()))
+}
+
+/// A body bound to a scalar, repeated or map field (google.api.http allows
+/// it): read as the value of that one field.
+fn non_message_body(
+    input: &MessageDescriptor,
+    leaf: &FieldDescriptor,
+    body: &[u8],
+    options: &JsonOptions,
+) -> Result<Value, TranscodeError> {
+    let value = parse_json(body)?;
+    let wrapped = serde_json::json!({ leaf.name(): value });
+    let mut message = json::from_value(input.clone(), wrapped, options)?;
+    Ok(message
+        .take_field(leaf)
+        .unwrap_or_else(|| Value::default_value_for_field(leaf)))
+}
+
+/// The value slot at the end of `chain`, creating the messages on the way.
+fn field_mut<'m>(message: &'m mut DynamicMessage, chain: &[FieldDescriptor]) -> &'m mut Value {
+    let (last, parents) = chain
+        .split_last()
+        .unwrap_or_else(|| unreachable!("bound paths are never empty"));
+    let mut current = message;
+    for parent in parents {
+        current = match current.get_field_mut(parent) {
+            Value::Message(inner) => inner,
+            other => unreachable!(
+                "binding checked {} is a message, found {other:?}",
+                parent.name()
+            ),
+        };
+    }
+    current.get_field_mut(last)
+}
+
+/// The value at the end of `chain`, if every message on the way is set.
+fn field_ref(message: &DynamicMessage, chain: &[FieldDescriptor]) -> Option<Value> {
+    let (last, parents) = chain.split_last()?;
+    let mut current = message.clone();
+    for parent in parents {
+        if !current.has_field(parent) {
+            return None;
+        }
+        current = current.get_field(parent).as_message()?.clone();
+    }
+    current
+        .has_field(last)
+        .then(|| current.get_field(last).into_owned())
+}
+
+/// On replace and update the URI names the item: a body naming another is a 400.
+///
+/// "An id in the body" is the field a dotted variable binds
+/// (`{book.name=...}` with `body: "book"`), the body message's field named
+/// like a path variable (`product_id`), or with `body: "*"` the very field
+/// the variable fills.
+fn check_ids(
+    route: &Route,
+    message: &DynamicMessage,
+    captures: &[String],
+) -> Result<(), TranscodeError> {
+    for (bound, capture) in route.path_fields.iter().zip(captures) {
+        let Some((chain, name)) = body_counterpart(route, bound) else {
+            continue;
+        };
+        let Some(value) = field_ref(message, &chain) else {
+            continue;
+        };
+        match scalar::to_text(&value) {
+            Some(text) if !text.is_empty() && text != *capture => {
+                return Err(TranscodeError::IdConflict {
+                    field: name,
+                    path: capture.clone(),
+                    body: text,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The body field that names the same thing as a path variable, if any.
+fn body_counterpart(route: &Route, var: &BoundField) -> Option<(Vec<FieldDescriptor>, String)> {
+    match &route.body {
+        Body::None => None,
+        Body::Whole => Some((var.fields.clone(), var.path.to_string())),
+        Body::Field(body) => {
+            let body_field = body.leaf();
+            if var.fields.len() > 1 && var.fields[0] == *body_field {
+                return Some((var.fields.clone(), var.path.to_string()));
+            }
+            let Kind::Message(resource) = body_field.kind() else {
+                return None;
+            };
+            let same_name = resource.get_field_by_name(var.leaf().name())?;
+            if same_name.is_list()
+                || same_name.is_map()
+                || matches!(same_name.kind(), Kind::Message(_))
+            {
+                return None;
+            }
+            let name = format!("{}.{}", body_field.name(), same_name.name());
+            Some((vec![body_field.clone(), same_name], name))
+        }
+    }
+}
+
+/// Sets one query parameter; returns the field chain it set (`None` when an
+/// unknown parameter is ignored).
+fn set_query_param(
+    route: &Route,
+    message: &mut DynamicMessage,
+    key: &str,
+    text: &str,
+    options: &JsonOptions,
+) -> Result<Option<Vec<FieldDescriptor>>, TranscodeError> {
+    let Some(chain) = resolve_param(&route.rpc.input(), key) else {
+        return if options.deny_unknown_fields {
+            Err(TranscodeError::UnknownParameter(key.to_owned()))
+        } else {
+            Ok(None)
+        };
+    };
+    let taken_by_path = route
+        .path_fields
+        .iter()
+        .any(|p| chain.starts_with(&p.fields) || p.fields.starts_with(&chain));
+    let taken_by_body = match &route.body {
+        Body::None => false,
+        Body::Whole => true,
+        Body::Field(b) => chain[0] == *b.leaf(),
+    };
+    if taken_by_path || taken_by_body {
+        return Err(TranscodeError::ParameterClash(key.to_owned()));
+    }
+    let leaf = &chain[chain.len() - 1];
+    if leaf.is_map() {
+        return Err(TranscodeError::BadValue {
+            field: key.to_owned(),
+            value: text.to_owned(),
+            reason: "map fields cannot be set from the query string".to_owned(),
+        });
+    }
+    let value = scalar::parse(leaf, key, text)?;
+    let slot = field_mut(message, &chain);
+    match slot {
+        Value::List(items) => items.push(value),
+        _ => *slot = value,
+    }
+    Ok(Some(chain))
+}
+
+/// Resolves `a.b.c` (proto or lowerCamelCase names) to a field chain whose
+/// every part but the last is a singular message.
+fn resolve_param(input: &MessageDescriptor, key: &str) -> Option<Vec<FieldDescriptor>> {
+    let mut chain = Vec::new();
+    let mut current = input.clone();
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let field = current
+            .get_field_by_name(part)
+            .or_else(|| current.get_field_by_json_name(part))?;
+        if i + 1 < parts.len() {
+            match field.kind() {
+                Kind::Message(inner) if !field.is_list() && !field.is_map() => current = inner,
+                _ => return None,
+            }
+        }
+        chain.push(field);
+    }
+    Some(chain)
+}

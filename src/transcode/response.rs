@@ -1,0 +1,96 @@
+//! Reply → JSON body, and a gRPC error's `grpc-status-details-bin` → the
+//! `details` array of the error body.
+
+use base64::Engine as _;
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, Kind, ReflectMessage};
+
+use super::{json, JsonOptions, TranscodeError};
+use crate::compile::Route;
+
+/// The JSON body for a successful reply: the whole message, or with
+/// `response_body` just that field.
+pub fn reply_body(
+    route: &Route,
+    reply: &DynamicMessage,
+    options: &JsonOptions,
+) -> Result<Vec<u8>, TranscodeError> {
+    let Some(field) = &route.response_body else {
+        return json::to_vec(reply, options);
+    };
+    let leaf = field.leaf();
+    let value = reply.get_field(leaf);
+    match (leaf.kind(), value.as_message()) {
+        (Kind::Message(_), Some(inner)) if !leaf.is_list() && !leaf.is_map() => {
+            json::to_vec(inner, options)
+        }
+        _ => {
+            // A scalar, list or map: write the reply with that field alone, take its value.
+            let mut only = DynamicMessage::new(reply.descriptor());
+            only.set_field(leaf, value.into_owned());
+            let always = JsonOptions {
+                emit_unpopulated: true,
+                ..*options
+            };
+            let mut object = json::to_value(&only, &always)?;
+            let key = if options.proto_field_names {
+                leaf.name()
+            } else {
+                leaf.json_name()
+            };
+            let inner = object
+                .get_mut(key)
+                .map(serde_json::Value::take)
+                .unwrap_or_default();
+            serde_json::to_vec(&inner).map_err(|e| TranscodeError::Reply(e.to_string()))
+        }
+    }
+}
+
+/// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+/// The `details` of an error body: each `Any` of the status details as JSON
+/// with its `@type`, decoded when `pool` knows the type, else with its bytes
+/// in base64 under `value`.
+pub fn status_details(
+    pool: &DescriptorPool,
+    details: &[u8],
+    options: &JsonOptions,
+) -> Vec<serde_json::Value> {
+    if details.is_empty() {
+        return Vec::new();
+    }
+    let Ok(status) = RpcStatus::decode(details) else {
+        return Vec::new();
+    };
+    status
+        .details
+        .iter()
+        .map(|any| {
+            let name = any.type_url.rsplit('/').next().unwrap_or_default();
+            let decoded = pool
+                .get_message_by_name(name)
+                .and_then(|desc| DynamicMessage::decode(desc, any.value.as_slice()).ok())
+                .and_then(|message| json::to_value(&message, options).ok());
+            let mut object = serde_json::Map::new();
+            object.insert("@type".to_owned(), any.type_url.clone().into());
+            match decoded {
+                Some(serde_json::Value::Object(fields)) => object.extend(fields),
+                _ => {
+                    let bytes = base64::engine::general_purpose::STANDARD.encode(&any.value);
+                    object.insert("value".to_owned(), bytes.into());
+                }
+            }
+            serde_json::Value::Object(object)
+        })
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! Text ↔ field values for path variables, query parameters and `Location`:
+//! numbers, bools, strings, bytes (base64), enums by name or number, and
+//! well-known types in their JSON string forms.
+
+use base64::Engine as _;
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
+
+use super::{json, JsonOptions, TranscodeError};
+
+/// Parses `text` as a value of `field`'s kind (the element kind for a
+/// repeated field). `name` is the dotted path, for messages.
+pub(super) fn parse(
+    field: &FieldDescriptor,
+    name: &str,
+    text: &str,
+) -> Result<Value, TranscodeError> {
+    let bad = |reason: &str| TranscodeError::BadValue {
+        field: name.to_owned(),
+        value: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let value = match field.kind() {
+        Kind::String => Value::String(text.to_owned()),
+        Kind::Bytes => Value::Bytes(
+            decode_base64(text)
+                .ok_or_else(|| bad("expected base64"))?
+                .into(),
+        ),
+        Kind::Bool => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(bad("expected true or false")),
+        },
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            Value::I32(text.parse().map_err(|_| bad("expected a 32-bit integer"))?)
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+            Value::I64(text.parse().map_err(|_| bad("expected a 64-bit integer"))?)
+        }
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(
+            text.parse()
+                .map_err(|_| bad("expected an unsigned 32-bit integer"))?,
+        ),
+        Kind::Uint64 | Kind::Fixed64 => Value::U64(
+            text.parse()
+                .map_err(|_| bad("expected an unsigned 64-bit integer"))?,
+        ),
+        Kind::Float => {
+            Value::F32(parse_float(text).ok_or_else(|| bad("expected a number"))? as f32)
+        }
+        Kind::Double => Value::F64(parse_float(text).ok_or_else(|| bad("expected a number"))?),
+        Kind::Enum(e) => match e.get_value_by_name(text) {
+            Some(v) => Value::EnumNumber(v.number()),
+            None => Value::EnumNumber(
+                text.parse()
+                    .ok()
+                    .filter(|n| e.get_value(*n).is_some())
+                    .ok_or_else(|| bad(&format!("not a value of {}", e.full_name())))?,
+            ),
+        },
+        Kind::Message(m) => {
+            // Wrappers (`google.protobuf.Int64Value`...) hold one `value` field;
+            // other well-known types (Timestamp, Duration, FieldMask) parse from
+            // their JSON string form.
+            if m.full_name().starts_with("google.protobuf.") && m.full_name().ends_with("Value") {
+                if let Some(inner) = m.get_field_by_name("value") {
+                    let mut wrapper = DynamicMessage::new(m);
+                    wrapper.set_field(&inner, parse(&inner, name, text)?);
+                    return Ok(Value::Message(wrapper));
+                }
+            }
+            let options = JsonOptions::default();
+            let message = json::from_value(m, serde_json::Value::String(text.to_owned()), &options)
+                .map_err(|e| bad(&e.to_string()))?;
+            Value::Message(message)
+        }
+    };
+    Ok(value)
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    match text {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => text.parse().ok().filter(|f: &f64| f.is_finite()),
+    }
+}
+
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let trimmed = text.trim_end_matches('=');
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
+        .or_else(|_| STANDARD.decode(text))
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
+}
+
+/// The text of a scalar value, as it appears in a URI: what [`parse`] reads.
+/// `None` for messages, lists and maps.
+pub(super) fn to_text(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::I32(n) => n.to_string(),
+        Value::I64(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::F32(n) => n.to_string(),
+        Value::F64(n) => n.to_string(),
+        Value::EnumNumber(n) => n.to_string(),
+        Value::Bytes(b) => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b),
+        Value::Message(_) | Value::List(_) | Value::Map(_) => return None,
+    })
+}

@@ -1,0 +1,136 @@
+//! HTTP headers ↔ gRPC metadata (SPEC §6).
+//!
+//! In: `Authorization`, `X-Request-Id`, `traceparent`, `tracestate`, every
+//! `Grpc-Metadata-<key>` (prefix stripped), and the configured allow-list.
+//! Nothing else, so hop-by-hop headers never reach the service. Out: the
+//! reply's header metadata as `Grpc-Metadata-<key>`, its trailers as
+//! `Grpc-Trailer-<key>`.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use tonic::metadata::MetadataMap;
+
+/// Prefix of request and response headers that carry metadata.
+pub const GRPC_METADATA: &str = "grpc-metadata-";
+/// Prefix of response headers that carry trailers.
+pub const GRPC_TRAILER: &str = "grpc-trailer-";
+
+/// Headers passed through under their own name.
+const PASSED: &[&str] = &["authorization", "x-request-id", "traceparent", "tracestate"];
+
+/// Metadata the gRPC protocol itself uses; never copied either way.
+fn is_reserved(name: &str) -> bool {
+    name.starts_with("grpc-")
+        || matches!(
+            name,
+            "content-type"
+                | "te"
+                | "user-agent"
+                | "content-length"
+                | "connection"
+                | "host"
+                | "date"
+                | "server"
+                | "transfer-encoding"
+                | "keep-alive"
+                | "upgrade"
+                | "proxy-connection"
+                | "trailer"
+        )
+}
+
+/// The metadata to send upstream for a request with `headers`.
+pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> MetadataMap {
+    let mut out = HeaderMap::with_capacity(4);
+    for (name, value) in headers {
+        let key = name.as_str();
+        if let Some(stripped) = key.strip_prefix(GRPC_METADATA) {
+            if !stripped.is_empty() && !is_reserved(stripped) {
+                if let Ok(name) = HeaderName::from_bytes(stripped.as_bytes()) {
+                    out.append(name, value.clone());
+                }
+            }
+        } else if PASSED.contains(&key) || forward.contains(name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    MetadataMap::from_headers(out)
+}
+
+/// Copies `metadata` into `headers` as `<prefix><key>`, skipping what the
+/// gRPC protocol uses.
+pub fn response_headers(headers: &mut HeaderMap, metadata: &HeaderMap, prefix: &str) {
+    for (name, value) in metadata {
+        if is_reserved(name.as_str()) {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(format!("{prefix}{}", name.as_str()).as_bytes()) {
+            headers.append(name, HeaderValue::clone(value));
+        }
+    }
+}
+
+/// Reads a `Grpc-Timeout` header value (`200m`, `1S`, `5M`...: at most 8
+/// digits and a unit of H, M, S, m, u or n).
+pub fn grpc_timeout(value: &HeaderValue) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let text = value.to_str().ok()?;
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn grpc_timeouts() {
+        use std::time::Duration;
+        let t = |s: &'static str| grpc_timeout(&HeaderValue::from_static(s));
+        assert_eq!(t("200m"), Some(Duration::from_millis(200)));
+        assert_eq!(t("1S"), Some(Duration::from_secs(1)));
+        assert_eq!(t("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(t("S"), None);
+        assert_eq!(t("123456789S"), None);
+        assert_eq!(t("5x"), None);
+    }
+
+    use super::*;
+
+    #[test]
+    fn only_named_headers_reach_the_service() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("Bearer t"));
+        h.insert("grpc-metadata-tenant", HeaderValue::from_static("acme"));
+        h.insert("grpc-metadata-grpc-timeout", HeaderValue::from_static("1S"));
+        h.insert("connection", HeaderValue::from_static("keep-alive"));
+        h.insert("cookie", HeaderValue::from_static("a=b"));
+        h.insert("x-team", HeaderValue::from_static("blue"));
+        let md = request_metadata(&h, &[HeaderName::from_static("x-team")]).into_headers();
+        assert_eq!(md.get("authorization").unwrap(), "Bearer t");
+        assert_eq!(md.get("tenant").unwrap(), "acme");
+        assert_eq!(md.get("x-team").unwrap(), "blue");
+        assert_eq!(md.len(), 3);
+    }
+
+    #[test]
+    fn reply_metadata_is_prefixed() {
+        let mut md = HeaderMap::new();
+        md.insert("x-header-echo", HeaderValue::from_static("header"));
+        md.insert("content-type", HeaderValue::from_static("application/grpc"));
+        md.insert("grpc-status", HeaderValue::from_static("0"));
+        let mut out = HeaderMap::new();
+        response_headers(&mut out, &md, GRPC_TRAILER);
+        assert_eq!(out.get("grpc-trailer-x-header-echo").unwrap(), "header");
+        assert_eq!(out.len(), 1);
+    }
+}

@@ -1,0 +1,19 @@
+//! The gRPC side: one HTTP/2 connection per upstream per worker, a codec for
+//! reflected messages, deadlines, and HTTP headers ↔ gRPC metadata.
+//!
+//! The client path is tonic's `Grpc` over a hyper HTTP/2 `SendRequest`
+//! directly, not a tonic `Channel`: a `Channel` puts every call through a
+//! tower `Buffer` task, and on a current-thread runtime per core that hop
+//! is the largest cost left after HTTP and JSON (see BENCHMARKS.md).
+
+mod codec;
+mod connection;
+mod error;
+mod metadata;
+mod status;
+
+pub use codec::DynamicCodec;
+pub use connection::{Reply, Upstream};
+pub use error::UpstreamError;
+pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
+pub use status::http_status;
