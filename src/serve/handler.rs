@@ -7,7 +7,7 @@ use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use prost_reflect::ReflectMessage;
 
 use super::{Gateway, ServeError};
@@ -124,11 +124,33 @@ async fn serve(
     Ok((status, headers, body).into_response())
 }
 
+/// The most a refused body is read (and thrown away) before answering 413:
+/// answering while the client is still sending makes many HTTP clients see a
+/// broken pipe instead of the 413, so a body up to this size is drained first.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+/// How long draining a refused body may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads the rest of a refused body, up to [`DRAIN_LIMIT`] bytes and
+/// [`DRAIN_TIME`], and throws it away.
+async fn drain(mut body: AxumBody) {
+    let mut seen: u64 = 0;
+    let reading = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
+}
+
 /// Reads a JSON body up to `limit` bytes: 415 for another content type, 413
-/// beyond the limit (before reading, when `Content-Length` says so).
+/// beyond the limit.
 async fn read_body(
     headers: &HeaderMap,
-    body: AxumBody,
+    mut body: AxumBody,
     limit: usize,
 ) -> Result<bytes::Bytes, ServeError> {
     let length = headers
@@ -136,16 +158,22 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if length.is_some_and(|n| n > limit as u64) {
+        drain(body).await;
         return Err(ServeError::PayloadTooLarge(limit));
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(ServeError::PayloadTooLarge(limit))
+    let mut buffer = bytes::BytesMut::with_capacity(length.map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ServeError::BodyRead(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if buffer.len() + data.len() > limit {
+            drain(body).await;
+            return Err(ServeError::PayloadTooLarge(limit));
         }
-        Err(e) => return Err(ServeError::BodyRead(e.to_string())),
-    };
-    if !bytes.is_empty() {
+        buffer.extend_from_slice(&data);
+    }
+    if !buffer.is_empty() {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -154,7 +182,7 @@ async fn read_body(
             return Err(ServeError::UnsupportedMediaType(content_type.to_owned()));
         }
     }
-    Ok(bytes)
+    Ok(buffer.freeze())
 }
 
 /// `application/json`, with parameters, or any `application/*+json`.

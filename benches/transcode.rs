@@ -1,0 +1,71 @@
+//! JSON → protobuf and protobuf → JSON per byte, on a ~1 MiB structured body
+//! (a `ListUsersResponse` of the bundled example with thousands of users,
+//! each with nested, repeated, map, enum, int64 and Timestamp fields), and on
+//! one small create body.
+//!
+//! Run: `cargo bench --bench transcode`.
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use restgate::compile::Descriptors;
+use restgate::transcode::{json, JsonOptions};
+
+fn user(i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "userId": i.to_string(),
+        "displayName": format!("User number {i}"),
+        "email": format!("user{i}@example.com"),
+        "role": "ROLE_WRITER",
+        "karma": (i as i64 * 7919).to_string(),
+        "createTime": "2024-01-02T03:04:05Z",
+        "tags": ["alpha", "beta", "gamma"],
+        "labels": {"team": "blue", "tier": "gold"},
+        "address": {"street": "1 Main St", "city": "Springfield", "country": "US"},
+        "etag": format!("w{i}"),
+    })
+}
+
+fn transcode(c: &mut Criterion) {
+    let descriptors = Descriptors::bundled();
+    let pool = descriptors.pool();
+    let list = pool
+        .get_message_by_name("examples.v1.ListUsersResponse")
+        .unwrap();
+    let one = pool.get_message_by_name("examples.v1.User").unwrap();
+    let options = JsonOptions::default();
+
+    let mut users = Vec::new();
+    let mut body = Vec::new();
+    while body.len() < 1 << 20 {
+        users.push(user(users.len()));
+        if users.len() % 256 == 0 {
+            body = serde_json::to_vec(&serde_json::json!({ "users": users })).unwrap();
+        }
+    }
+    let message = json::from_slice(list.clone(), &body, &options).unwrap();
+
+    let mut group = c.benchmark_group("1 MiB ListUsersResponse");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.sample_size(20);
+    group.bench_function("json -> protobuf", |b| {
+        b.iter(|| json::from_slice(list.clone(), &body, &options).unwrap())
+    });
+    group.bench_function("protobuf -> json", |b| {
+        b.iter(|| json::to_vec(&message, &options).unwrap())
+    });
+    group.finish();
+
+    let small = br#"{"displayName":"bench","email":"b@example.com"}"#;
+    let small_message = json::from_slice(one.clone(), small, &options).unwrap();
+    let mut group = c.benchmark_group("small User");
+    group.bench_function("json -> protobuf", |b| {
+        b.iter(|| json::from_slice(one.clone(), small, &options).unwrap())
+    });
+    group.bench_function("protobuf -> json", |b| {
+        b.iter(|| json::to_vec(&small_message, &options).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, transcode);
+criterion_main!(benches);
