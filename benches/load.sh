@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Load benchmark: restgate against the hand-written floor (benches/static_proxy.rs), both in front
+# of the bundled example gRPC service (benches/example_service.rs), in one run on one machine.
+#
+# Usage (from anywhere; a fresh Debian machine with a Rust toolchain is enough):
+#
+#   benches/load.sh [DURATION_S]            # default 10 s per measurement
+#   benches/load.sh --peer [DURATION_S]     # also run the grpc-gateway peer benchmark (same as PEER=1)
+#
+# What it does:
+#   1. installs wrk and curl with apt-get when missing (sudo when not root);
+#   2. cargo build --release --bin restgate --example static_proxy --example example_service
+#      (skip with NO_BUILD=1);
+#   3. for each target, with a fresh backend (example_service on $BACKEND) each time:
+#        restgate  = target/release/restgate serve --upstream http://$BACKEND --listen 127.0.0.1:8071
+#        static    = target/release/examples/static_proxy --upstream http://$BACKEND --listen 127.0.0.1:8072
+#      seeds user 1 (PUT /v1/users/1), checks one request of each kind, then measures
+#        post  POST /v1/users    body {"displayName":"bench","email":"b@example.com"}  (load/post.lua)
+#        put   PUT  /v1/users/1  same body                                            (load/put.lua)
+#        get   GET  /v1/users/1
+#      each with `wrk -t1 -c16 -d${DURATION}s --latency` after a 2 s warm-up;
+#   4. with PEER=1 / --peer: runs $PEER_DIR/build.sh and $PEER_DIR/bench.sh (grpc-gateway in front of
+#      a Go backend, restgate beside it on the same backend; default PEER_DIR
+#      /work/shared/bench/grpc-gateway, which is not part of this repository).
+#
+# One line per target and kind, in the format of the peer benchmark's bench.sh:
+#   NAME KIND RPS rps  p50 X  p99 Y  cpu/req Z us  peakRSS R kB  non2xx N  [backend cpu/req B us]
+# cpu/req is the gateway process's CPU time (utime+stime of all its threads, from /proc/PID/stat)
+# during the measurement divided by the requests wrk completed: the fairest figure when wrk, the
+# gateway and the backend share the cores. peakRSS is the gateway's VmHWM at the end of that kind.
+# Compare figures only within one run: absolute values vary a lot between machines.
+#
+# Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
+# WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
+# PEER_DIR, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
+set -u -o pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+here=$root/benches
+peer=${PEER:-0}
+args=()
+for a in "$@"; do
+  case $a in
+    --peer) peer=1 ;;
+    -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) args+=("$a") ;;
+  esac
+done
+D=${args[0]:-${DURATION:-10}}
+if ! [[ $D =~ ^[0-9]+$ ]] || (( D < 1 || D > 300 )); then
+  echo "load.sh: duration must be 1..300 seconds, not '$D'" >&2; exit 2
+fi
+TARGETS=${TARGETS:-restgate static}
+BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
+PORT_BASE=${PORT_BASE:-8071}
+PEER_DIR=${PEER_DIR:-/work/shared/bench/grpc-gateway}
+rel=$root/target/release
+logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
+BODY='{"displayName":"bench","email":"b@example.com"}'
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  pids=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; local keep=() p; for p in "${pids[@]}"; do [[ $p != "$1" ]] && keep+=("$p"); done; pids=("${keep[@]+"${keep[@]}"}"); }
+note() { echo "# $*"; }
+
+# ---- tools ---------------------------------------------------------------------------------------
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v curl >/dev/null || missing+=(curl)
+if (( ${#missing[@]} )); then
+  sudo=; (( EUID == 0 )) || sudo=sudo
+  command -v apt-get >/dev/null || { echo "load.sh: install ${missing[*]} (no apt-get here)" >&2; exit 1; }
+  note "installing ${missing[*]} with apt-get"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "load.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
+fi
+
+# ---- build ---------------------------------------------------------------------------------------
+if [[ ${NO_BUILD:-0} != 1 ]]; then
+  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example static_proxy --example example_service) \
+  || { note "building restgate failed; building the examples alone"
+       (cd "$root" && nice -n 10 cargo build --release --example static_proxy --example example_service) || exit 1; }
+fi
+[[ -x $rel/examples/example_service ]] || { echo "load.sh: $rel/examples/example_service missing" >&2; exit 1; }
+have_serve=0
+[[ -x $rel/restgate ]] && "$rel/restgate" serve --help >/dev/null 2>&1 && have_serve=1
+
+# ---- helpers -------------------------------------------------------------------------------------
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }   # utime+stime, all threads
+TCK=$(getconf CLK_TCK)
+port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+
+# wait_ready PID ADDR LOG: until ADDR accepts connections (at most 15 s), or the process dies.
+wait_ready() {
+  local i
+  for i in $(seq 1 150); do
+    kill -0 "$1" 2>/dev/null || { echo "load.sh: process exited; its log ($3):" >&2; tail -20 "$3" >&2; return 1; }
+    port_open "$2" && return 0
+    sleep 0.1
+  done
+  echo "load.sh: nothing listening on $2 after 15 s; log ($3):" >&2; tail -20 "$3" >&2; return 1
+}
+
+# start NAME ADDR CMD...: starts CMD in the background, logging to $logs/NAME.log; sets $started.
+start() {
+  local name=$1 addr=$2; shift 2
+  if port_open "$addr"; then echo "load.sh: $addr is already in use" >&2; return 1; fi
+  "$@" >"$logs/$name.log" 2>&1 &
+  started=$!; pids+=("$started")
+  wait_ready "$started" "$addr" "$logs/$name.log"
+}
+
+# status_of METHOD URL [BODY]: the HTTP status code of one request.
+status_of() {
+  local data=()
+  [[ -n ${3:-} ]] && data=(-H 'Content-Type: application/json' --data-raw "$3")
+  curl -s -m 5 -o "$logs/last-body" -w '%{http_code}' -X "$1" "${data[@]}" "$2"
+}
+
+# measure NAME GATEWAY_PID BACKEND_PID PORT
+measure() {
+  local name=$1 pid=$2 bpid=$3 port=$4 kind
+  local base=http://127.0.0.1:$port/v1/users
+  # Seed user 1 and check one request of each kind before measuring.
+  local s_put s_post s_get
+  s_put=$(status_of PUT "$base/1" "$BODY"); s_post=$(status_of POST "$base" "$BODY"); s_get=$(status_of GET "$base/1")
+  note "$name: seed PUT /v1/users/1 -> $s_put, POST /v1/users -> $s_post, GET /v1/users/1 -> $s_get"
+  if [[ $s_put != 200 || $s_post != 201 || $s_get != 200 ]]; then
+    note "$name: unexpected status (last body: $(head -c 300 "$logs/last-body")); measuring anyway"
+  fi
+  for kind in post put get; do
+    local wargs=() url=$base
+    case $kind in
+      post) wargs=(-s "$here/load/post.lua") ;;
+      put) wargs=(-s "$here/load/put.lua"); url=$base/1 ;;
+      get) url=$base/1 ;;
+    esac
+    timeout 30 wrk -t1 -c16 -d2s "${wargs[@]}" "$url" >/dev/null 2>&1   # warm-up
+    local c0 b0 c1 b1 out
+    c0=$(cpu_ticks "$pid"); b0=$(cpu_ticks "$bpid")
+    out=$(timeout $((D + 30)) wrk -t1 -c16 -d"${D}s" --latency "${wargs[@]}" "$url" 2>&1)
+    c1=$(cpu_ticks "$pid"); b1=$(cpu_ticks "$bpid")
+    echo "$out" >"$logs/$name-$kind.wrk"
+    local reqs rps p50 p99 non2xx sockerr rss cpu bcpu
+    reqs=$(awk '/requests in/{print $1}' <<<"$out")
+    rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+    p50=$(awk '$1=="50%"{print $2}' <<<"$out")
+    p99=$(awk '$1=="99%"{print $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
+    sockerr=$(awk -F': ' '/Socket errors/{print $2}' <<<"$out")
+    rss=$(awk '/VmHWM/{print $2}' "/proc/$pid/status")
+    cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n="${reqs:-0}" 'BEGIN{printf "%.1f", (b-a)/t*1e6/(n>0?n:1)}')
+    bcpu=$(awk -v a="$b0" -v b="$b1" -v t="$TCK" -v n="${reqs:-0}" 'BEGIN{printf "%.1f", (b-a)/t*1e6/(n>0?n:1)}')
+    printf '%-14s %-4s %10s rps  p50 %-9s p99 %-9s cpu/req %7s us  peakRSS %6s kB  non2xx %s  [backend cpu/req %s us]%s\n' \
+      "$name" "$kind" "${rps:-?}" "${p50:-?}" "${p99:-?}" "$cpu" "${rss:-?}" "${non2xx:-0}" "$bcpu" \
+      "${sockerr:+  socket errors: $sockerr}"
+  done
+}
+
+# ---- run -----------------------------------------------------------------------------------------
+cpu_model=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
+rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
+note "$(date -u +%FT%TZ) $(nproc) cores (${cpu_model:-unknown CPU}), $(uname -sr); restgate ${rev:-?}; $(rustc --version 2>/dev/null)"
+note "wrk -t1 -c16 -d${D}s --latency (2 s warm-up); backend: examples/example_service, restarted for each target; logs in $logs"
+
+port=$PORT_BASE
+for t in $TARGETS; do
+  case $t in
+    restgate)
+      if (( ! have_serve )); then note "restgate: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
+      cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
+    static)
+      cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
+    *) note "unknown target '$t' (known: restgate static)"; continue ;;
+  esac
+  if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
+    bpid=$started
+    if start "$t" "127.0.0.1:$port" "${cmd[@]}"; then
+      note "$t: ${cmd[*]#"$root"/} (threads: $(ls "/proc/$started/task" | wc -l))"
+      measure "$t" "$started" "$bpid" "$port"
+      stop "$started"
+    fi
+    stop "$bpid"
+  fi
+  port=$((port + 1))
+done
+
+if [[ $peer == 1 ]]; then
+  if [[ ! -x $PEER_DIR/bench.sh ]]; then
+    note "peer benchmark: $PEER_DIR/bench.sh not found; set PEER_DIR"
+  else
+    note "peer benchmark ($PEER_DIR): grpc-gateway and restgate in front of its Go backend"
+    bash "$PEER_DIR/build.sh" || { echo "load.sh: $PEER_DIR/build.sh failed" >&2; exit 1; }
+    extra=()
+    if (( have_serve )); then
+      extra=("restgate=$rel/restgate serve --proto proto/bench.proto -I proto --upstream http://{UP} --listen {LISTEN}")
+    else
+      note "peer benchmark: grpc-gateway alone ('restgate serve' is not available in this build)"
+    fi
+    bash "$PEER_DIR/bench.sh" "$D" "${extra[@]}"
+  fi
+fi
