@@ -1,0 +1,66 @@
+//! `restgate serve --demo`: the example service behind the gateway, and the
+//! curl commands it prints work as printed (run with the real `curl`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn printed_curl_commands_work_as_printed() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn restgate");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut commands = Vec::new();
+    let mut table = Vec::new();
+    let mut listening = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("utf-8 stdout");
+        if line.starts_with("curl ") {
+            commands.push(line);
+        } else if let Some(rest) = line.strip_prefix("listening on ") {
+            listening = Some(rest.to_owned());
+            break;
+        } else {
+            table.push(line);
+        }
+    }
+    assert!(listening.is_some(), "no listening line; got {table:?}");
+    assert!(table[0].starts_with("METHOD  PATH"), "{table:?}");
+    assert!(table.iter().any(|l| l.starts_with("POST    /v1/users  ")), "{table:?}");
+
+    let expected = [
+        ("201", Some("location: /v1/users/1")),
+        ("200", None),
+        ("201", Some("location: /v1/users/1/accounts/1")),
+        ("200", Some("\"displayName\":\"Savings\"")),
+        ("200", Some("\"displayName\":\"Ada King\"")),
+    ];
+    assert_eq!(commands.len(), expected.len(), "{commands:?}");
+    for (command, (status, contains)) in commands.iter().zip(expected) {
+        // Bounded: curl gives up after 10 s.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{} -sS --max-time 10", command))
+            .output()
+            .expect("run sh (is curl installed?)");
+        let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        let status_line = text.lines().next().unwrap_or_default();
+        assert!(status_line.contains(&format!(" {status}")), "{command}: {status_line}");
+        if let Some(needle) = contains {
+            assert!(text.contains(&needle.to_lowercase()), "{command}: {text}");
+        }
+    }
+
+    // SIGTERM: stops accepting, drains, exits 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait for restgate");
+    assert_eq!(status.code(), Some(0));
+}
