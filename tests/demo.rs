@@ -29,7 +29,10 @@ fn printed_curl_commands_work_as_printed() {
     }
     assert!(listening.is_some(), "no listening line; got {table:?}");
     assert!(table[0].starts_with("METHOD  PATH"), "{table:?}");
-    assert!(table.iter().any(|l| l.starts_with("POST    /v1/users  ")), "{table:?}");
+    assert!(
+        table.iter().any(|l| l.starts_with("POST    /v1/users  ")),
+        "{table:?}"
+    );
 
     let expected = [
         ("201", Some("location: /v1/users/1")),
@@ -47,9 +50,16 @@ fn printed_curl_commands_work_as_printed() {
             .output()
             .expect("run sh (is curl installed?)");
         let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
-        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let status_line = text.lines().next().unwrap_or_default();
-        assert!(status_line.contains(&format!(" {status}")), "{command}: {status_line}");
+        assert!(
+            status_line.contains(&format!(" {status}")),
+            "{command}: {status_line}"
+        );
         if let Some(needle) = contains {
             assert!(text.contains(&needle.to_lowercase()), "{command}: {text}");
         }
