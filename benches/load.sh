@@ -30,6 +30,11 @@
 # gateway and the backend share the cores. peakRSS is the gateway's VmHWM at the end of that kind.
 # Compare figures only within one run: absolute values vary a lot between machines.
 #
+# Targets restgate-memory, restgate-file and restgate-redis measure keyed POSTs (a fresh
+# Idempotency-Key per request, load/post_keyed.lua) against each idempotency store; the Redis one
+# starts its own redis-server:
+#   TARGETS="restgate-memory restgate-file restgate-redis" benches/load.sh
+#
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
 # WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
 # PEER_DIR, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
@@ -123,9 +128,9 @@ status_of() {
   curl -s -m 5 -o "$logs/last-body" -w '%{http_code}' -X "$1" "${data[@]}" "$2"
 }
 
-# measure NAME GATEWAY_PID BACKEND_PID PORT
+# measure NAME GATEWAY_PID BACKEND_PID PORT KINDS
 measure() {
-  local name=$1 pid=$2 bpid=$3 port=$4 kind
+  local name=$1 pid=$2 bpid=$3 port=$4 kinds=$5 kind
   local base=http://127.0.0.1:$port/v1/users
   # Seed user 1 and check one request of each kind before measuring.
   local s_put s_post s_get
@@ -134,10 +139,11 @@ measure() {
   if [[ $s_put != 200 || $s_post != 201 || $s_get != 200 ]]; then
     note "$name: unexpected status (last body: $(head -c 300 "$logs/last-body")); measuring anyway"
   fi
-  for kind in post put get; do
+  for kind in $kinds; do
     local wargs=() url=$base
     case $kind in
       post) wargs=(-s "$here/load/post.lua") ;;
+      keyed) wargs=(-s "$here/load/post_keyed.lua") ;;
       put) wargs=(-s "$here/load/put.lua"); url=$base/1 ;;
       get) url=$base/1 ;;
     esac
@@ -171,20 +177,32 @@ note "wrk -t1 -c16 -d${D}s --latency (2 s warm-up); backend: examples/example_se
 
 port=$PORT_BASE
 for t in $TARGETS; do
+  kinds="post put get"
   case $t in
-    restgate)
-      if (( ! have_serve )); then note "restgate: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
-      cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
+    restgate|restgate-memory|restgate-file|restgate-redis)
+      if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
+      cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      case $t in
+        # Keyed POSTs (a fresh Idempotency-Key each) against each idempotency store.
+        restgate-memory) kinds="post keyed" ;;
+        restgate-file) kinds="keyed"; cmd+=(--idempotency "file:$logs/keys.redb") ;;
+        restgate-redis)
+          kinds="keyed"
+          command -v redis-server >/dev/null || { note "$t: skipped (no redis-server; apt-get install redis-server)"; continue; }
+          redis_port=$((port + 1000))
+          start redis "127.0.0.1:$redis_port" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no || continue
+          cmd+=(--idempotency "redis://127.0.0.1:$redis_port") ;;
+      esac ;;
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate static)"; continue ;;
+    *) note "unknown target '$t' (known: restgate static restgate-memory restgate-file restgate-redis)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started
     if start "$t" "127.0.0.1:$port" "${cmd[@]}"; then
       note "$t: ${cmd[*]#"$root"/} (threads: $(ls "/proc/$started/task" | wc -l))"
-      measure "$t" "$started" "$bpid" "$port"
+      measure "$t" "$started" "$bpid" "$port" "$kinds"
       stop "$started"
     fi
     stop "$bpid"

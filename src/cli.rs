@@ -19,8 +19,10 @@ use std::time::Duration;
 use http::{HeaderName, Uri};
 
 use crate::compile::{Compiled, Input, RouteTable};
+use crate::idempotency::StoreSpec;
 use crate::serve::{runtime, ServeOptions, Shared, Upstreams};
 use crate::transcode::JsonOptions;
+use crate::upstream::RetryPolicy;
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -97,6 +99,19 @@ pub struct ServeArgs {
     /// connections. Default: one per CPU.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Where Idempotency-Keys of POST and PATCH requests are kept: `memory`,
+    /// `file:PATH` (survives a restart) or `redis://HOST:PORT[/DB]` (shared
+    /// by several gateway replicas).
+    #[arg(long, value_name = "STORE", default_value = "memory")]
+    pub idempotency: StoreSpec,
+    /// How long the answer of a keyed request is kept for replay.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub idempotency_ttl: Duration,
+    /// Tries in all for an idempotent call (PUT, GET, DELETE) that meets a
+    /// transport failure or UNAVAILABLE; 1 never retries. POST and PATCH are
+    /// never retried.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub retry_attempts: u32,
 }
 
 impl ServeArgs {
@@ -115,6 +130,11 @@ impl ServeArgs {
                 proto_field_names: self.proto_field_names,
             },
             forward_headers: self.forward_headers.clone(),
+            retry: RetryPolicy {
+                attempts: self.retry_attempts,
+                ..RetryPolicy::default()
+            },
+            idempotency_ttl: self.idempotency_ttl,
         }
     }
 
@@ -276,8 +296,22 @@ fn serve(args: &ServeArgs) -> ExitCode {
     for warning in compiled.warnings.iter() {
         eprintln!("{warning}");
     }
+    let store = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(args.idempotency.open())
+                .map_err(|e| e.to_string())
+        }) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("restgate: --idempotency {}: {e}", args.idempotency);
+            return ExitCode::FAILURE;
+        }
+    };
     let shared = match Shared::new(compiled.table, &upstreams, args.options()) {
-        Ok(s) => Arc::new(s),
+        Ok(s) => Arc::new(s.with_store(store)),
         Err(e) => {
             eprintln!("restgate: {e}");
             return ExitCode::FAILURE;

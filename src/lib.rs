@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod compile;
 pub mod example;
+pub mod idempotency;
 pub mod pb;
 pub mod serve;
 pub mod transcode;

@@ -3,7 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use super::store::{children, id_key, now, required, IdKey, Kind, Store};
+use super::store::{
+    check_preconditions, children, id_key, now, replaced, required, IdKey, Kind, Store,
+};
 use super::ExampleState;
 use crate::pb::examples::v1::account_service_server::AccountService;
 use crate::pb::examples::v1::{
@@ -48,12 +50,15 @@ impl AccountService for ExampleState {
         &self,
         request: Request<ReplaceAccountRequest>,
     ) -> Result<Response<Account>, Status> {
-        let request = request.into_inner();
+        let (metadata, _, request) = request.into_parts();
         let key = id_key(&request.account_id, "account_id")?;
         let mut account = required(request.account, "account")?;
         let mut store = self.lock();
         let key = (owner(&store, &request.user_id)?, key);
-        account.create_time = match store.accounts.get(&key) {
+        let old = store.accounts.get(&key);
+        check_preconditions(old.map(|a| a.etag.as_str()), &account.etag, &metadata)?;
+        let created = old.is_none();
+        account.create_time = match old {
             Some(old) => old.create_time,
             None => Some(now()),
         };
@@ -61,7 +66,7 @@ impl AccountService for ExampleState {
         account.user_id = request.user_id;
         account.etag = store.etag();
         store.accounts.insert(key, account.clone());
-        Ok(Response::new(account))
+        Ok(replaced(account, created))
     }
 
     async fn get_account(

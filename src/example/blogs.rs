@@ -3,7 +3,9 @@
 
 use tonic::{Request, Response, Status};
 
-use super::store::{children, id_key, now, required, IdKey, Kind, Store};
+use super::store::{
+    check_preconditions, children, id_key, now, replaced, required, IdKey, Kind, Store,
+};
 use super::ExampleState;
 use crate::pb::examples::v1::blog_service_server::BlogService;
 use crate::pb::examples::v1::post::State;
@@ -75,11 +77,14 @@ impl BlogService for ExampleState {
         &self,
         request: Request<ReplaceBlogRequest>,
     ) -> Result<Response<Blog>, Status> {
-        let request = request.into_inner();
+        let (metadata, _, request) = request.into_parts();
         let key = id_key(&request.blog_id, "blog_id")?;
         let mut blog = required(request.blog, "blog")?;
         let mut store = self.lock();
-        blog.create_time = match store.blogs.get(&key) {
+        let old = store.blogs.get(&key);
+        check_preconditions(old.map(|b| b.etag.as_str()), &blog.etag, &metadata)?;
+        let created = old.is_none();
+        blog.create_time = match old {
             Some(old) => old.create_time,
             None => Some(now()),
         };
@@ -87,7 +92,7 @@ impl BlogService for ExampleState {
         blog.blog_id = request.blog_id;
         blog.etag = store.etag();
         store.blogs.insert(key, blog.clone());
-        Ok(Response::new(blog))
+        Ok(replaced(blog, created))
     }
 
     async fn get_blog(&self, request: Request<GetBlogRequest>) -> Result<Response<Blog>, Status> {

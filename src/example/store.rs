@@ -82,6 +82,46 @@ impl Store {
     }
 }
 
+/// The preconditions of a replace. `sent_etag` is the body resource's `etag`,
+/// where the gateway puts an `If-Match` value: when set, the item must exist
+/// with that etag. `if-none-match: *` (passed as metadata) forbids an
+/// existing item. A failed precondition is `FAILED_PRECONDITION`, which the
+/// gateway answers with 412 when the request carried the header.
+pub(super) fn check_preconditions(
+    current_etag: Option<&str>,
+    sent_etag: &str,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<(), Status> {
+    if !sent_etag.is_empty() && current_etag != Some(sent_etag) {
+        return Err(Status::failed_precondition(match current_etag {
+            Some(current) => {
+                format!("etag {sent_etag:?} does not match the current etag {current:?}")
+            }
+            None => format!("etag {sent_etag:?} given for an item that does not exist"),
+        }));
+    }
+    let none_match = metadata.get("if-none-match").and_then(|v| v.to_str().ok());
+    if none_match.is_some_and(|v| v.trim() == "*") && current_etag.is_some() {
+        return Err(Status::failed_precondition(
+            "the item exists (If-None-Match: *)",
+        ));
+    }
+    Ok(())
+}
+
+/// The reply of a replace; when it created the item, says so in the
+/// `restgate-created` response metadata so the gateway answers 201.
+pub(super) fn replaced<T>(value: T, created: bool) -> tonic::Response<T> {
+    let mut response = tonic::Response::new(value);
+    if created {
+        response.metadata_mut().insert(
+            crate::upstream::CREATED_METADATA,
+            tonic::metadata::MetadataValue::from_static("true"),
+        );
+    }
+    response
+}
+
 /// The values of `map` whose key's parent is `parent`, in child order.
 pub(super) fn children<'a, V>(
     map: &'a BTreeMap<(IdKey, IdKey), V>,

@@ -4,7 +4,7 @@ use std::ops::Bound;
 
 use tonic::{Request, Response, Status};
 
-use super::store::{id_key, now, required, IdKey, Kind};
+use super::store::{check_preconditions, id_key, now, replaced, required, IdKey, Kind};
 use super::ExampleState;
 use crate::pb::examples::v1::user_service_server::UserService;
 use crate::pb::examples::v1::{
@@ -57,12 +57,15 @@ impl UserService for ExampleState {
         &self,
         request: Request<ReplaceUserRequest>,
     ) -> Result<Response<User>, Status> {
-        let request = request.into_inner();
+        let (metadata, _, request) = request.into_parts();
         let key = id_key(&request.user_id, "user_id")?;
         let mut user = required(request.user, "user")?;
         let mut store = self.lock();
+        let old = store.users.get(&key);
+        check_preconditions(old.map(|u| u.etag.as_str()), &user.etag, &metadata)?;
         let now = now();
-        user.create_time = match store.users.get(&key) {
+        let created = old.is_none();
+        user.create_time = match old {
             Some(old) => old.create_time,
             None => Some(now),
         };
@@ -70,7 +73,7 @@ impl UserService for ExampleState {
         user.update_time = Some(now);
         user.etag = store.etag();
         store.users.insert(key, user.clone());
-        Ok(Response::new(user))
+        Ok(replaced(user, created))
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use tonic::Code;
 
+use super::answer::Answer;
+use crate::idempotency::StoreError;
 use crate::transcode::TranscodeError;
 use crate::upstream::{self, UpstreamError};
 
@@ -38,7 +40,22 @@ pub enum ServeError {
         error: UpstreamError,
         /// `details` of the error body, already JSON.
         details: Vec<serde_json::Value>,
+        /// Whether the request carried `If-Match`/`If-None-Match`: a failed
+        /// precondition is then a 412, not a 400.
+        precondition: bool,
     },
+    /// An `Idempotency-Key` that is empty, too long or not visible ASCII.
+    #[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
+    BadIdempotencyKey,
+    /// A request with this `Idempotency-Key` is still running.
+    #[error("a request with this Idempotency-Key is still being processed; retry later")]
+    KeyInFlight,
+    /// This `Idempotency-Key` was used for a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
+    /// The idempotency store did not answer; the request was not run.
+    #[error("{0}")]
+    Store(StoreError),
 }
 
 impl ServeError {
@@ -60,16 +77,50 @@ impl ServeError {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST)
             }
             ServeError::Transcode(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
-            ServeError::Upstream { error, .. } => {
+            ServeError::Upstream {
+                error,
+                precondition,
+                ..
+            } => {
                 let code = match error {
                     UpstreamError::Unavailable(_) => Code::Unavailable,
                     UpstreamError::DeadlineExceeded(_) => Code::DeadlineExceeded,
                     UpstreamError::Status(status) => status.code(),
                     UpstreamError::BadUri { .. } => Code::Internal,
                 };
-                (code, upstream::http_status(code))
+                let status = match code {
+                    Code::FailedPrecondition if *precondition => StatusCode::PRECONDITION_FAILED,
+                    _ => upstream::http_status(code),
+                };
+                (code, status)
             }
+            ServeError::BadIdempotencyKey => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
+            ServeError::KeyInFlight => (Code::Aborted, StatusCode::CONFLICT),
+            ServeError::KeyReused => (Code::InvalidArgument, StatusCode::UNPROCESSABLE_ENTITY),
+            ServeError::Store(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
         }
+    }
+
+    /// Whether the answer says nothing about whether the service acted on
+    /// the request (no connection, `UNAVAILABLE`, deadline passed): such an
+    /// answer is never stored for an idempotency key.
+    pub(super) fn says_nothing(&self) -> bool {
+        match self {
+            ServeError::Upstream { error, .. } => match error {
+                UpstreamError::Unavailable(_) | UpstreamError::DeadlineExceeded(_) => true,
+                UpstreamError::Status(s) => {
+                    matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded)
+                }
+                UpstreamError::BadUri { .. } => true,
+            },
+            ServeError::Store(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub(super) fn status(&self) -> StatusCode {
+        self.code_and_status().1
     }
 
     /// The message the client sees.
@@ -101,10 +152,14 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ServeError {
     fn into_response(self) -> Response {
+        self.answer().into_response()
+    }
+}
+
+impl ServeError {
+    /// The whole answer: status, headers, JSON error body.
+    pub(super) fn answer(&self) -> Answer {
         let (code, status) = self.code_and_status();
-        if status.is_server_error() {
-            tracing::warn!(error = %self, "request failed");
-        }
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
@@ -125,6 +180,7 @@ impl IntoResponse for ServeError {
             ServeError::Upstream {
                 error: UpstreamError::Status(s),
                 details,
+                ..
             } => {
                 upstream::response_headers(
                     &mut headers,
@@ -141,7 +197,10 @@ impl IntoResponse for ServeError {
             message: &self.public_message(),
             details: &details,
         };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        (status, headers, body).into_response()
+        Answer {
+            status,
+            headers,
+            body: serde_json::to_vec(&body).unwrap_or_default().into(),
+        }
     }
 }

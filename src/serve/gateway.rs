@@ -9,8 +9,9 @@ use http::uri::PathAndQuery;
 use http::{HeaderName, Uri};
 
 use crate::compile::RouteTable;
+use crate::idempotency::{IdempotencyStore, MemoryStore};
 use crate::transcode::JsonOptions;
-use crate::upstream::{Upstream, UpstreamError};
+use crate::upstream::{RetryPolicy, Upstream, UpstreamError};
 
 /// Where each service's calls go: `--upstream [SERVICE=]URI`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub struct ServeOptions {
     pub json: JsonOptions,
     /// Extra request headers passed to the service as metadata.
     pub forward_headers: Vec<HeaderName>,
+    /// How idempotent calls (PUT, GET, DELETE) are retried.
+    pub retry: RetryPolicy,
+    /// How long the answer of a keyed POST is kept for replay.
+    pub idempotency_ttl: Duration,
 }
 
 impl Default for ServeOptions {
@@ -41,6 +46,8 @@ impl Default for ServeOptions {
             max_body_bytes: 4 * 1024 * 1024,
             json: JsonOptions::default(),
             forward_headers: Vec::new(),
+            retry: RetryPolicy::default(),
+            idempotency_ttl: crate::idempotency::DEFAULT_TTL,
         }
     }
 }
@@ -53,6 +60,8 @@ pub struct Shared {
     pub table: RouteTable,
     /// The settings.
     pub options: ServeOptions,
+    /// Where `Idempotency-Key`s are kept; shared by every worker.
+    pub store: Arc<dyn IdempotencyStore>,
     /// Per route: `/package.Service/Method`.
     paths: Vec<PathAndQuery>,
     /// Per route: index into `uris`.
@@ -121,10 +130,19 @@ impl Shared {
         Ok(Shared {
             table,
             options,
+            store: Arc::new(MemoryStore::new()),
             paths,
             route_upstream,
             uris,
         })
+    }
+}
+
+impl Shared {
+    /// Keeps idempotency keys in `store` instead of memory.
+    pub fn with_store(mut self, store: Arc<dyn IdempotencyStore>) -> Shared {
+        self.store = store;
+        self
     }
 }
 

@@ -1,19 +1,24 @@
-//! The one handler every REST request goes through:
-//! lookup → read body → transcode request → call upstream → transcode reply.
+//! The one handler every REST request goes through: lookup → read body →
+//! transcode request → (claim the idempotency key) → call upstream, retrying
+//! idempotent methods → transcode reply → (store the answer for the key).
 
 use std::sync::Arc;
 
 use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
-use prost_reflect::ReflectMessage;
+use prost_reflect::DynamicMessage;
 
+use super::answer::Answer;
+use super::idempotency::{self, Begin};
 use super::{Gateway, ServeError};
-use crate::compile::{Body, Lookup, RouteKind};
-use crate::transcode::{self, RequestParts};
-use crate::upstream::{self, UpstreamError};
+use crate::compile::{Body, Lookup, Route, RouteKind};
+use crate::transcode::{self, precondition, RequestParts};
+use crate::upstream::{self, Call, UpstreamError};
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -25,10 +30,16 @@ pub(super) async fn handle(State(gateway): State<Arc<Gateway>>, request: Request
         .filter(|v| !v.is_empty())
         .cloned()
         .unwrap_or_else(new_request_id);
-    let mut response = match serve(&gateway, request, &request_id).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
+    let answer = match serve(&gateway, request, &request_id).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            if error.status().is_server_error() {
+                tracing::warn!(error = %error, request_id = ?request_id, "request failed");
+            }
+            error.answer()
+        }
     };
+    let mut response = answer.into_response();
     response.headers_mut().insert(REQUEST_ID, request_id);
     response
 }
@@ -46,7 +57,7 @@ async fn serve(
     gateway: &Gateway,
     request: Request,
     request_id: &HeaderValue,
-) -> Result<Response, ServeError> {
+) -> Result<Answer, ServeError> {
     let shared = &gateway.shared;
     let (parts, body) = request.into_parts();
     let (index, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
@@ -57,71 +68,146 @@ async fn serve(
     let route = &shared.table.routes()[index];
 
     let body = if route.body == Body::None {
-        bytes::Bytes::new()
+        Bytes::new()
     } else {
         read_body(&parts.headers, body, shared.options.max_body_bytes).await?
     };
-    let json = &shared.options.json;
-    let message = transcode::build_request(
+    let mut message = transcode::build_request(
         route,
         RequestParts {
             captures: &captures,
             query: parts.uri.query(),
             body: &body,
         },
-        json,
+        &shared.options.json,
     )?;
+    if let Some(tag) = parts
+        .headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(precondition::if_match_tag)
+    {
+        precondition::apply_if_match(route, &mut message, tag);
+    }
 
+    let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
+        return call(gateway, index, &parts, &captures, message, request_id).await;
+    };
+    let store = shared.store.as_ref();
+    let fingerprint =
+        idempotency::fingerprint(&parts.method, route.template.as_str(), &parts.uri, &body);
+    let lease = deadline(&parts.headers, shared.options.timeout) + LEASE_MARGIN;
+    match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
+        Begin::Replay(answer) => Ok(answer),
+        Begin::Run(claimed) => {
+            let outcome = call(gateway, index, &parts, &captures, message, request_id).await;
+            idempotency::finish(store, claimed, &outcome, shared.options.idempotency_ttl).await;
+            outcome
+        }
+    }
+}
+
+/// How much longer than its deadline a claimed key stays in flight, should
+/// the gateway stop before recording the answer.
+const LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The request's deadline: its `Grpc-Timeout`, else the configured default.
+fn deadline(headers: &HeaderMap, default: std::time::Duration) -> std::time::Duration {
+    headers
+        .get("grpc-timeout")
+        .and_then(upstream::grpc_timeout)
+        .unwrap_or(default)
+}
+
+/// Calls the route's RPC and turns the reply into the answer.
+async fn call(
+    gateway: &Gateway,
+    index: usize,
+    parts: &Parts,
+    captures: &[String],
+    message: DynamicMessage,
+    request_id: &HeaderValue,
+) -> Result<Answer, ServeError> {
+    let shared = &gateway.shared;
+    let route = &shared.table.routes()[index];
     let mut metadata = upstream::request_metadata(&parts.headers, &shared.options.forward_headers);
     if !parts.headers.contains_key(REQUEST_ID) {
         metadata.as_mut().insert(REQUEST_ID, request_id.clone());
     }
-    let timeout = parts
-        .headers
-        .get("grpc-timeout")
-        .and_then(upstream::grpc_timeout)
-        .unwrap_or(shared.options.timeout);
-
+    let precondition = parts.headers.contains_key(header::IF_MATCH)
+        || parts.headers.contains_key(header::IF_NONE_MATCH);
+    let idempotent = matches!(parts.method, Method::GET | Method::PUT | Method::DELETE);
     let (target, path) = gateway.target(index);
-    let reply = target
-        .unary(path.clone(), message, metadata, route.rpc.output(), timeout)
+    let request = Call {
+        path: path.clone(),
+        request: message,
+        metadata,
+        reply: route.rpc.output(),
+        timeout: deadline(&parts.headers, shared.options.timeout),
+    };
+    let reply = upstream::call(target, request, idempotent, &shared.options.retry)
         .await
         .map_err(|error| {
             let details = match &error {
-                UpstreamError::Status(status) => {
-                    transcode::status_details(route.rpc.parent_pool(), status.details(), json)
-                }
+                UpstreamError::Status(status) => transcode::status_details(
+                    route.rpc.parent_pool(),
+                    status.details(),
+                    &shared.options.json,
+                ),
                 _ => Vec::new(),
             };
-            ServeError::Upstream { error, details }
+            ServeError::Upstream {
+                error,
+                details,
+                precondition,
+            }
         })?;
 
-    let body = transcode::reply_body(route, &reply.message, json)?;
+    let body = transcode::reply_body(route, &reply.message, &shared.options.json)?;
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let Some(etag) =
+        precondition::reply_etag(route, &reply.message).and_then(|e| HeaderValue::from_str(&e).ok())
+    {
+        headers.insert(header::ETAG, etag);
+    }
     upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
     upstream::response_headers(&mut headers, &reply.trailers, upstream::GRPC_TRAILER);
-    let status = if route.kind == RouteKind::Create {
-        match transcode::location(route, &captures, &reply.message) {
-            Some(location) => {
-                if let Ok(value) = HeaderValue::from_str(&location) {
-                    headers.insert(header::LOCATION, value);
-                }
-            }
-            None => tracing::debug!(
-                rpc = %route.rpc_name(),
-                reply = %reply.message.descriptor().full_name(),
-                "create answered without Location"
-            ),
-        }
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    let created = reply
+        .headers
+        .get(upstream::CREATED_METADATA)
+        .is_some_and(|v| v == "true");
+    let location = match route.kind {
+        RouteKind::Create => location(route, captures, &reply.message),
+        // A replace the service reports as a creation: the item is the request URI.
+        RouteKind::Replace if created => Some(parts.uri.path().to_owned()),
+        _ => None,
     };
-    Ok((status, headers, body).into_response())
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, value);
+    }
+    let status = match route.kind {
+        RouteKind::Create => StatusCode::CREATED,
+        RouteKind::Replace if created => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok(Answer {
+        status,
+        headers,
+        body: body.into(),
+    })
+}
+
+/// The created item's URI, or `None` (logged) when it cannot be built.
+fn location(route: &Route, captures: &[String], reply: &DynamicMessage) -> Option<String> {
+    let location = transcode::location(route, captures, reply);
+    if location.is_none() {
+        tracing::debug!(rpc = %route.rpc_name(), "create answered without Location");
+    }
+    location
 }
 
 /// The most a refused body is read (and thrown away) before answering 413:
@@ -152,7 +238,7 @@ async fn read_body(
     headers: &HeaderMap,
     mut body: AxumBody,
     limit: usize,
-) -> Result<bytes::Bytes, ServeError> {
+) -> Result<Bytes, ServeError> {
     let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

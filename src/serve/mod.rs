@@ -6,10 +6,12 @@
 //! addresses and options. Out: REST answers. Errors become HTTP answers only
 //! in [`ServeError`]'s `IntoResponse`.
 
+mod answer;
 mod demo;
 mod error;
 mod gateway;
 mod handler;
+mod idempotency;
 pub mod runtime;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ mod error;
 pub mod json;
 mod location;
 mod mask;
+pub mod precondition;
 mod request;
 mod response;
 mod scalar;

@@ -1,6 +1,7 @@
 //! HTTP headers ↔ gRPC metadata (SPEC §6).
 //!
-//! In: `Authorization`, `X-Request-Id`, `traceparent`, `tracestate`, every
+//! In: `Authorization`, `X-Request-Id`, `traceparent`, `tracestate`,
+//! `If-Match`, `If-None-Match`, `Idempotency-Key`, every
 //! `Grpc-Metadata-<key>` (prefix stripped), and the configured allow-list.
 //! Nothing else, so hop-by-hop headers never reach the service. Out: the
 //! reply's header metadata as `Grpc-Metadata-<key>`, its trailers as
@@ -15,11 +16,20 @@ pub const GRPC_METADATA: &str = "grpc-metadata-";
 pub const GRPC_TRAILER: &str = "grpc-trailer-";
 
 /// Headers passed through under their own name.
-const PASSED: &[&str] = &["authorization", "x-request-id", "traceparent", "tracestate"];
+const PASSED: &[&str] = &[
+    "authorization",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+];
 
 /// Metadata the gRPC protocol itself uses; never copied either way.
 fn is_reserved(name: &str) -> bool {
     name.starts_with("grpc-")
+        || name == super::CREATED_METADATA
         || matches!(
             name,
             "content-type"

@@ -10,10 +10,18 @@ mod codec;
 mod connection;
 mod error;
 mod metadata;
+mod retry;
 mod status;
 
 pub use codec::DynamicCodec;
 pub use connection::{Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
+pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use status::http_status;
+
+/// Response metadata a service sets (`restgate-created: true`) when a
+/// replace created the item rather than replacing it: the gateway then
+/// answers `201 Created` with `Location` (the request URI) instead of `200`.
+/// Never forwarded to the client.
+pub const CREATED_METADATA: &str = "restgate-created";

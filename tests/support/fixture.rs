@@ -19,8 +19,8 @@ use std::time::Duration;
 use prost::Message;
 use restgate::pb::testing::v1::fixture_server::{Fixture, FixtureServer};
 use restgate::pb::testing::v1::{
-    CreateWidgetRequest, Detail, FailRequest, ListWidgetsRequest, ReplaceWidgetRequest,
-    SleepRequest, Thing, UpdateWidgetReply, UpdateWidgetRequest, Widget,
+    CreateWidgetRequest, Detail, FailRequest, FlakyRequest, ListWidgetsRequest,
+    ReplaceWidgetRequest, SleepRequest, Thing, UpdateWidgetReply, UpdateWidgetRequest, Widget,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -50,6 +50,10 @@ pub(crate) struct RpcStatus {
 #[derive(Debug)]
 struct Seen {
     calls: Mutex<HashMap<&'static str, usize>>,
+    /// `Flaky` calls per key.
+    flaky: Mutex<HashMap<String, i32>>,
+    /// The `idempotency-key` metadata of the last CreateWidget or Flaky call.
+    idempotency_key: Mutex<Option<String>>,
     widgets: AtomicUsize,
     cancelled: watch::Sender<usize>,
 }
@@ -58,9 +62,22 @@ impl Seen {
     fn new() -> Self {
         Self {
             calls: Mutex::new(HashMap::new()),
+            flaky: Mutex::new(HashMap::new()),
+            idempotency_key: Mutex::new(None),
             widgets: AtomicUsize::new(0),
             cancelled: watch::Sender::new(0),
         }
+    }
+
+    fn saw_key(&self, metadata: &tonic::metadata::MetadataMap) {
+        let key = metadata
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        *self
+            .idempotency_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = key;
     }
 
     fn called(&self, rpc: &'static str) {
@@ -86,6 +103,15 @@ impl FixtureHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         calls.get(rpc).copied().unwrap_or(0)
+    }
+
+    /// The `idempotency-key` metadata of the last CreateWidget or Flaky call.
+    pub(crate) fn last_idempotency_key(&self) -> Option<String> {
+        self.seen
+            .idempotency_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// How many calls, of every RPC, reached the fixture.
@@ -310,6 +336,7 @@ impl Fixture for FixtureImpl {
         request: Request<CreateWidgetRequest>,
     ) -> Result<Response<Widget>, Status> {
         self.seen.called("CreateWidget");
+        self.seen.saw_key(request.metadata());
         let request = request.into_inner();
         let n = self.seen.widgets.fetch_add(1, Ordering::SeqCst) + 1;
         let mut widget = request.widget.unwrap_or_default();
@@ -339,6 +366,33 @@ impl Fixture for FixtureImpl {
         Ok(Response::new(UpdateWidgetReply {
             widget: request.widget,
             mask: request.update_mask,
+        }))
+    }
+
+    async fn flaky(&self, request: Request<FlakyRequest>) -> Result<Response<Widget>, Status> {
+        self.seen.called("Flaky");
+        self.seen.saw_key(request.metadata());
+        let request = request.into_inner();
+        let calls = {
+            let mut flaky = self
+                .seen
+                .flaky
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let calls = flaky.entry(request.key.clone()).or_default();
+            *calls += 1;
+            *calls
+        };
+        if calls <= request.failures {
+            return Err(Status::unavailable(format!(
+                "flaky call {calls} of {}",
+                request.key
+            )));
+        }
+        Ok(Response::new(Widget {
+            widget_id: request.key,
+            size: calls,
+            ..Widget::default()
         }))
     }
 

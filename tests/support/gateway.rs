@@ -15,7 +15,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::fixture::FixtureHandle;
 
@@ -30,6 +30,8 @@ pub(crate) struct Gateway {
     /// The client every request of this gateway goes through.
     pub(crate) client: Client,
     stderr: Arc<Mutex<String>>,
+    /// Bumped whenever more stderr arrived.
+    stderr_grew: watch::Sender<usize>,
 }
 
 impl Gateway {
@@ -48,8 +50,10 @@ impl Gateway {
             .expect("spawn restgate");
 
         let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_grew = watch::Sender::new(0);
         let mut err_pipe = child.stderr.take().expect("piped stderr");
         let sink = stderr.clone();
+        let grew = stderr_grew.clone();
         let err_thread = thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = err_pipe.read(&mut buf) {
@@ -60,6 +64,7 @@ impl Gateway {
                 sink.lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .push_str(&text);
+                grew.send_modify(|n| *n += 1);
             }
         });
 
@@ -107,6 +112,7 @@ impl Gateway {
             base,
             client,
             stderr,
+            stderr_grew,
         }
     }
 
@@ -128,8 +134,15 @@ impl Gateway {
 
     /// `serve --upstream http://<addr>`: the bundled example's descriptors.
     pub(crate) async fn example(addr: SocketAddr) -> Gateway {
+        Gateway::example_with(addr, &[]).await
+    }
+
+    /// `serve --upstream http://<addr> <extra>`.
+    pub(crate) async fn example_with(addr: SocketAddr, extra: &[&str]) -> Gateway {
         let upstream = format!("http://{addr}");
-        Gateway::start(&["--upstream", &upstream]).await
+        let mut args = vec!["--upstream", &upstream];
+        args.extend_from_slice(extra);
+        Gateway::start(&args).await
     }
 
     /// The absolute URL of `path` (which starts with `/`).
@@ -143,6 +156,27 @@ impl Gateway {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Waits (at most 20 s) until what the gateway wrote on stderr satisfies
+    /// `done`; returns whether it did.
+    pub(crate) async fn wait_stderr(&self, done: impl Fn(&str) -> bool) -> bool {
+        let mut grew = self.stderr_grew.subscribe();
+        let stderr = self.stderr.clone();
+        let check = move |_: &usize| done(&stderr.lock().unwrap_or_else(PoisonError::into_inner));
+        let outcome = tokio::time::timeout(WAIT, grew.wait_for(check)).await;
+        matches!(outcome, Ok(Ok(_)))
+    }
+
+    /// `method path` with a JSON body and `Idempotency-Key: key`.
+    pub(crate) async fn keyed(&self, method: Method, path: &str, key: &str, body: &Value) -> Reply {
+        send(
+            self.request(method, path)
+                .header("idempotency-key", key)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     /// A request to `path`, to finish with headers or a body and [`send`].

@@ -7,6 +7,8 @@
 
 pub(crate) mod fixture;
 pub(crate) mod gateway;
+pub(crate) mod redis;
+pub(crate) mod restartable;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
@@ -15,6 +17,8 @@ use serde_json::Value;
 
 pub(crate) use self::fixture::{start_example, start_fixture, FixtureHandle, RpcStatus};
 pub(crate) use self::gateway::{send, Gateway, Reply, WAIT};
+pub(crate) use self::redis::RedisServer;
+pub(crate) use self::restartable::RestartableExample;
 
 /// A loopback address nothing listens on: bound, read, then released.
 pub(crate) fn dead_addr() -> SocketAddr {

@@ -1,0 +1,92 @@
+//! Preconditions (SPEC §5): an `If-Match` entity tag goes into the request's
+//! `etag` field where one exists, and the reply's resource `etag` field
+//! becomes the `ETag` header.
+
+use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
+
+use crate::compile::{Body, Route};
+
+/// The entity tag of an `If-Match` value: `"w3"` and `W/"w3"` give `w3`, a
+/// bare token is taken as is; `*` and lists of several tags give `None`
+/// (they travel as metadata only).
+pub fn if_match_tag(header: &str) -> Option<&str> {
+    let value = header.trim();
+    if value == "*" || value.contains(',') || value.is_empty() {
+        return None;
+    }
+    let value = value.strip_prefix("W/").unwrap_or(value);
+    Some(
+        value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value),
+    )
+}
+
+/// A singular string field named `etag` of `message`.
+fn etag_field(message: &MessageDescriptor) -> Option<FieldDescriptor> {
+    message
+        .get_field_by_name("etag")
+        .filter(|f| matches!(f.kind(), Kind::String) && !f.is_list())
+}
+
+/// Puts `tag` into the request's `etag` field: its own, else the body
+/// resource's. Returns whether there was one.
+pub fn apply_if_match(route: &Route, request: &mut DynamicMessage, tag: &str) -> bool {
+    let input = route.rpc.input();
+    if let Some(field) = etag_field(&input) {
+        request.set_field(&field, Value::String(tag.to_owned()));
+        return true;
+    }
+    let Body::Field(body) = &route.body else {
+        return false;
+    };
+    let body = body.leaf();
+    let Kind::Message(resource) = body.kind() else {
+        return false;
+    };
+    let Some(field) = etag_field(&resource) else {
+        return false;
+    };
+    if body.is_list() || body.is_map() {
+        return false;
+    }
+    match request.get_field_mut(body) {
+        Value::Message(resource) => {
+            resource.set_field(&field, Value::String(tag.to_owned()));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The `ETag` header for a reply: the resource's non-empty `etag` field (of
+/// the `response_body` field when there is one), quoted as a strong tag.
+pub fn reply_etag(route: &Route, reply: &DynamicMessage) -> Option<String> {
+    let resource = match &route.response_body {
+        Some(field) => reply.get_field(field.leaf()).as_message()?.clone(),
+        None => reply.clone(),
+    };
+    let field = etag_field(&prost_reflect::ReflectMessage::descriptor(&resource))?;
+    let value = resource.get_field(&field);
+    let tag = value.as_str().filter(|t| !t.is_empty())?;
+    Some(if tag.starts_with('"') || tag.starts_with("W/\"") {
+        tag.to_owned()
+    } else {
+        format!("\"{tag}\"")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_from_if_match() {
+        assert_eq!(if_match_tag("\"w3\""), Some("w3"));
+        assert_eq!(if_match_tag("W/\"w3\""), Some("w3"));
+        assert_eq!(if_match_tag("w3"), Some("w3"));
+        assert_eq!(if_match_tag("*"), None);
+        assert_eq!(if_match_tag("\"a\", \"b\""), None);
+    }
+}

@@ -1,0 +1,169 @@
+//! Verb-aware retries: idempotent calls (PUT, GET, DELETE) are tried again on
+//! a transport failure or `UNAVAILABLE`, with bounded, jittered exponential
+//! backoff, inside the request's deadline. POST and PATCH are never retried
+//! here: N tries of a create make N resources.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use http::uri::PathAndQuery;
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+use tonic::metadata::MetadataMap;
+use tonic::Code;
+
+use super::{Reply, Upstream, UpstreamError};
+
+/// Retries made since start, for metrics.
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// How many retries the gateway has made since it started.
+pub fn retries_total() -> u64 {
+    RETRIES.load(Ordering::Relaxed)
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (1 = never retry). Default 3.
+    pub attempts: u32,
+    /// The first backoff's upper bound; doubled each retry. Default 25 ms.
+    pub base: Duration,
+    /// No backoff is longer than this. Default 1 s.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(25),
+            max: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry `n` (1-based): half the bound plus a random
+    /// part of the other half, so clients that failed together do not retry
+    /// together, and never less than half the bound.
+    fn backoff(&self, n: u32) -> Duration {
+        let bound = self.base.saturating_mul(1 << (n - 1).min(16)).min(self.max);
+        let half = bound / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+/// Whether a failed call may be tried again: the service did not act on it,
+/// or acting twice is harmless and the failure is transient.
+fn is_transient(error: &UpstreamError) -> bool {
+    match error {
+        UpstreamError::Unavailable(_) => true,
+        UpstreamError::Status(status) => status.code() == Code::Unavailable,
+        UpstreamError::DeadlineExceeded(_) | UpstreamError::BadUri { .. } => false,
+    }
+}
+
+/// One unary call to make.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `/package.Service/Method`.
+    pub path: PathAndQuery,
+    /// The request message.
+    pub request: DynamicMessage,
+    /// The request metadata.
+    pub metadata: MetadataMap,
+    /// The reply's type.
+    pub reply: MessageDescriptor,
+    /// The whole request's deadline, retries included.
+    pub timeout: Duration,
+}
+
+/// Makes `call` on `upstream`; when `idempotent`, retries transient failures
+/// per `policy` while the call's deadline lasts.
+pub async fn call(
+    upstream: &Upstream,
+    call: Call,
+    idempotent: bool,
+    policy: &RetryPolicy,
+) -> Result<Reply, UpstreamError> {
+    let Call {
+        path,
+        request,
+        metadata,
+        reply,
+        timeout,
+    } = call;
+    let deadline = Instant::now() + timeout;
+    let attempts = if idempotent {
+        policy.attempts.max(1)
+    } else {
+        1
+    };
+    let mut attempt = 1;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(UpstreamError::DeadlineExceeded(timeout));
+        }
+        let result = upstream
+            .unary(
+                path.clone(),
+                request.clone(),
+                metadata.clone(),
+                reply.clone(),
+                remaining,
+            )
+            .await;
+        let error = match result {
+            Ok(reply) => return Ok(reply),
+            Err(UpstreamError::DeadlineExceeded(_)) => {
+                return Err(UpstreamError::DeadlineExceeded(timeout))
+            }
+            Err(e) if attempt >= attempts || !is_transient(&e) => return Err(e),
+            Err(e) => e,
+        };
+        let wait = policy.backoff(attempt);
+        if Instant::now() + wait >= deadline {
+            return Err(error);
+        }
+        attempt += 1;
+        RETRIES.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(rpc = %path, attempt, of = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying an idempotent call");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_bounded_and_jittered() {
+        let policy = RetryPolicy::default();
+        for n in 1..20 {
+            let bound = (policy.base * 2u32.pow((n - 1).min(16))).min(policy.max);
+            let wait = policy.backoff(n);
+            assert!(
+                wait >= bound / 2 && wait <= bound,
+                "retry {n}: {wait:?} outside [{:?}, {bound:?}]",
+                bound / 2
+            );
+        }
+        let waits: std::collections::HashSet<_> = (0..20).map(|_| policy.backoff(3)).collect();
+        assert!(waits.len() > 1, "jittered");
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        assert!(is_transient(&UpstreamError::Unavailable("refused".into())));
+        assert!(is_transient(&UpstreamError::Status(
+            tonic::Status::unavailable("x")
+        )));
+        assert!(!is_transient(&UpstreamError::Status(
+            tonic::Status::internal("x")
+        )));
+        assert!(!is_transient(&UpstreamError::DeadlineExceeded(
+            Duration::from_secs(1)
+        )));
+    }
+}
