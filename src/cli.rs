@@ -12,17 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-
-use http::{HeaderName, Uri};
 
 use crate::compile::{Compiled, Input, RouteTable};
-use crate::idempotency::StoreSpec;
-use crate::serve::{runtime, ServeOptions, Shared, Upstreams};
-use crate::transcode::JsonOptions;
-use crate::upstream::RetryPolicy;
+use crate::config::{ConfigError, ServeConfig, Settings};
+use crate::serve::{runtime, Shared};
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -41,7 +35,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the REST routes, transcoding each request into a gRPC call.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the route table: one line (or JSON object) per REST binding.
     Routes {
         /// Where the services come from.
@@ -60,115 +54,40 @@ pub enum Command {
     },
 }
 
-/// `restgate serve`.
+/// `restgate serve`: every setting of [`Settings`], plus where else to read
+/// them from.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Where the services come from.
+    /// The settings given as flags.
     #[command(flatten)]
-    pub input: InputArgs,
-    /// Where calls go: `URI` for every service, or `SERVICE=URI` (full
-    /// service name, e.g. examples.v1.UserService=http://127.0.0.1:50051);
-    /// repeatable.
-    #[arg(long = "upstream", value_name = "[SERVICE=]URI", num_args = 1.., required_unless_present = "demo")]
-    pub upstreams: Vec<String>,
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub settings: Settings,
+    /// A TOML file with settings (see restgate.example.toml); flags override
+    /// it, RESTGATE_* environment variables override both.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Start the bundled example service on a loopback port and serve it.
-    #[arg(long, conflicts_with_all = ["upstreams", "protos", "descriptor_sets"])]
+    #[arg(long, conflicts_with_all = ["upstream", "protos", "descriptor_sets"])]
     pub demo: bool,
-    /// Deadline of a call when the request has no Grpc-Timeout header (e.g. 30s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// Largest request body accepted; larger ones get 413.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
-    pub max_body_bytes: usize,
-    /// Drop unknown JSON fields and query parameters instead of answering 400.
-    #[arg(long)]
-    pub ignore_unknown_fields: bool,
-    /// Write fields that hold their default value in replies.
-    #[arg(long)]
-    pub emit_unpopulated: bool,
-    /// Write proto field names (user_id) in replies instead of lowerCamelCase.
-    #[arg(long)]
-    pub proto_field_names: bool,
-    /// Another request header to pass to the service as metadata; repeatable.
-    #[arg(long = "forward-header", value_name = "NAME")]
-    pub forward_headers: Vec<HeaderName>,
-    /// Worker threads, each with its own runtime, listener and upstream
-    /// connections. Default: one per CPU.
-    #[arg(long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// Where Idempotency-Keys of POST and PATCH requests are kept: `memory`,
-    /// `file:PATH` (survives a restart) or `redis://HOST:PORT[/DB]` (shared
-    /// by several gateway replicas).
-    #[arg(long, value_name = "STORE", default_value = "memory")]
-    pub idempotency: StoreSpec,
-    /// How long the answer of a keyed request is kept for replay.
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
-    pub idempotency_ttl: Duration,
-    /// Tries in all for an idempotent call (PUT, GET, DELETE) that meets a
-    /// transport failure or UNAVAILABLE; 1 never retries. POST and PATCH are
-    /// never retried.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub retry_attempts: u32,
 }
 
 impl ServeArgs {
     /// `restgate serve --demo`, with defaults: what a bare `restgate` runs.
     pub fn demo() -> ServeArgs {
-        ServeArgs::parse_from(["serve", "--demo"])
-    }
-
-    fn options(&self) -> ServeOptions {
-        ServeOptions {
-            timeout: self.timeout,
-            max_body_bytes: self.max_body_bytes,
-            json: JsonOptions {
-                deny_unknown_fields: !self.ignore_unknown_fields,
-                emit_unpopulated: self.emit_unpopulated,
-                proto_field_names: self.proto_field_names,
-            },
-            forward_headers: self.forward_headers.clone(),
-            retry: RetryPolicy {
-                attempts: self.retry_attempts,
-                ..RetryPolicy::default()
-            },
-            idempotency_ttl: self.idempotency_ttl,
+        ServeArgs {
+            settings: Settings::default(),
+            config: None,
+            demo: true,
         }
     }
 
-    fn upstreams(&self) -> Result<Upstreams, String> {
-        let mut upstreams = Upstreams::default();
-        for spec in &self.upstreams {
-            let (service, uri) = match spec.split_once('=') {
-                Some((service, uri)) => (Some(service), uri),
-                None => (None, spec.as_str()),
-            };
-            let uri: Uri = uri.parse().map_err(|e| format!("--upstream {spec}: {e}"))?;
-            match service {
-                Some(service) => {
-                    upstreams.by_service.insert(service.to_owned(), uri);
-                }
-                None if upstreams.default.is_some() => {
-                    return Err(format!("--upstream {spec}: only one upstream may serve every service; name the service with SERVICE=URI"))
-                }
-                None => upstreams.default = Some(uri),
-            }
-        }
-        Ok(upstreams)
-    }
-}
-
-/// Parses `ServeArgs` from a `serve ...` argument list (used for `--demo` defaults).
-impl ServeArgs {
-    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> ServeArgs {
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            serve: ServeArgs,
-        }
-        Wrapper::parse_from(args).serve
+    /// The file's settings, with the flags and then the environment on top.
+    fn merged(&self) -> Result<ServeConfig, ConfigError> {
+        let file = match &self.config {
+            Some(path) => Settings::from_file(path)?,
+            None => Settings::default(),
+        };
+        let env = Settings::from_env(std::env::vars())?;
+        file.overlay(self.settings.clone()).overlay(env).resolve()
     }
 }
 
@@ -182,19 +101,23 @@ pub enum Format {
 }
 
 /// Where the services come from. With no flag: the bundled example.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct InputArgs {
     /// A .proto file to compile (no protoc needed); repeatable.
     #[arg(long = "proto", value_name = "FILE", num_args = 1.., conflicts_with = "descriptor_sets")]
+    #[serde(default, rename = "proto")]
     pub protos: Vec<PathBuf>,
     /// An import directory for --proto; repeatable. Default: each file's own
     /// directory. google/api/*, google/protobuf/* and
     /// restgate/annotations.proto are built in.
     #[arg(short = 'I', long = "include", value_name = "DIR", requires = "protos")]
+    #[serde(default, rename = "include")]
     pub includes: Vec<PathBuf>,
     /// A descriptor set, as written by `protoc --include_imports
     /// --descriptor_set_out` or `buf build -o`; repeatable.
     #[arg(long = "descriptor-set", value_name = "FILE", num_args = 1..)]
+    #[serde(default, rename = "descriptor-set")]
     pub descriptor_sets: Vec<PathBuf>,
 }
 
@@ -266,8 +189,8 @@ fn with_table(input: &InputArgs, then: impl FnOnce(&Compiled) -> std::io::Result
 /// `restgate serve`: load, check, bind, print `listening on`, serve until
 /// Ctrl-C or SIGTERM, then drain.
 fn serve(args: &ServeArgs) -> ExitCode {
-    let mut upstreams = match args.upstreams() {
-        Ok(u) => u,
+    let mut config = match args.merged() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("restgate: {e}");
             return ExitCode::from(2);
@@ -275,14 +198,17 @@ fn serve(args: &ServeArgs) -> ExitCode {
     };
     if args.demo {
         match crate::serve::start_example_service() {
-            Ok(addr) => upstreams.default = format!("http://{addr}").parse().ok(),
+            Ok(addr) => config.upstreams.default = format!("http://{addr}").parse().ok(),
             Err(e) => {
                 eprintln!("restgate: cannot start the example service: {e}");
                 return ExitCode::FAILURE;
             }
         }
+    } else if config.upstreams.default.is_none() && config.upstreams.by_service.is_empty() {
+        eprintln!("restgate: no upstream: give --upstream [SERVICE=]URI (or upstream in the config file), or --demo");
+        return ExitCode::from(2);
     }
-    let compiled = match RouteTable::load(&args.input.input()) {
+    let compiled = match RouteTable::load(&config.input) {
         Ok(c) => c,
         Err(err) => {
             eprintln!("{}", err.diagnostics());
@@ -301,36 +227,34 @@ fn serve(args: &ServeArgs) -> ExitCode {
         .build()
         .map_err(|e| e.to_string())
         .and_then(|rt| {
-            rt.block_on(args.idempotency.open())
+            rt.block_on(config.idempotency.open())
                 .map_err(|e| e.to_string())
         }) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!("restgate: --idempotency {}: {e}", args.idempotency);
+            eprintln!("restgate: idempotency store {}: {e}", config.idempotency);
             return ExitCode::FAILURE;
         }
     };
-    let shared = match Shared::new(compiled.table, &upstreams, args.options()) {
+    let shared = match Shared::new(compiled.table, &config.upstreams, config.options.clone()) {
         Ok(s) => Arc::new(s.with_store(store)),
         Err(e) => {
             eprintln!("restgate: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let listeners = match runtime::bind(args.listen, workers) {
+    let workers = config.workers;
+    let listeners = match runtime::bind(config.listen, workers) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("restgate: cannot listen on {}: {e}", args.listen);
+            eprintln!("restgate: cannot listen on {}: {e}", config.listen);
             return ExitCode::FAILURE;
         }
     };
     let addr = listeners
         .first()
         .and_then(|l| l.local_addr().ok())
-        .unwrap_or(args.listen);
+        .unwrap_or(config.listen);
     let table = Arc::clone(&shared);
     let running = match runtime::start(shared, listeners) {
         Ok(r) => r,

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod config;
 pub mod example;
 pub mod idempotency;
 pub mod pb;

@@ -17,6 +17,6 @@ fn main() -> ExitCode {
     // A bare `restgate` is the demo: the example service behind the gateway.
     let command = args
         .command
-        .unwrap_or_else(|| cli::Command::Serve(cli::ServeArgs::demo()));
+        .unwrap_or_else(|| cli::Command::Serve(Box::new(cli::ServeArgs::demo())));
     cli::run(command)
 }

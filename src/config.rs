@@ -1,0 +1,479 @@
+//! The settings of `restgate serve`, from three places: a TOML file
+//! (`--config`), the command-line flags, and `RESTGATE_*` environment
+//! variables — each overriding the one before (SPEC §7: flags override the
+//! file, the environment overrides both).
+//!
+//! One [`Settings`] type is all three: clap reads the flags into it, serde
+//! reads the file into it, and the environment is read into it through the
+//! same serde names (`RESTGATE_MAX_BODY_BYTES` is the file's
+//! `max-body-bytes`). Nothing is given a default until the three are merged
+//! ([`Settings::resolve`]), so "not set" never hides behind a default.
+//! Unknown keys and bad values are errors naming the key.
+//! `restgate.example.toml` documents every setting with its default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{HeaderName, Uri};
+use serde::Deserialize;
+
+use crate::cli::InputArgs;
+use crate::idempotency::StoreSpec;
+use crate::serve::{ServeOptions, Upstreams};
+use crate::transcode::JsonOptions;
+use crate::upstream::RetryPolicy;
+
+/// Prefix of the environment variables that set settings.
+pub const ENV_PREFIX: &str = "RESTGATE_";
+
+/// The settings that are lists.
+const LISTS: &[&str] = &[
+    "proto",
+    "include",
+    "descriptor-set",
+    "upstream",
+    "forward-header",
+];
+
+/// Every setting; `None` (or empty) where this source does not set it.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Where the services come from (file: the `[input]` table).
+    #[command(flatten)]
+    #[serde(default)]
+    pub input: InputArgs,
+    /// Where calls go: `URI` for every service, or `SERVICE=URI` (full
+    /// service name, e.g. examples.v1.UserService=http://127.0.0.1:50051);
+    /// repeatable.
+    #[arg(long = "upstream", value_name = "[SERVICE=]URI", num_args = 1..)]
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub upstream: Vec<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Worker threads, each with its own runtime, listener and upstream
+    /// connections [default: one per CPU].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Deadline of a call when the request has no Grpc-Timeout header, e.g.
+    /// 30s or 500ms [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Largest request body accepted; larger ones get 413 [default: 4194304].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Drop unknown JSON fields and query parameters instead of answering
+    /// 400 [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub ignore_unknown_fields: Option<bool>,
+    /// Write fields that hold their default value in replies [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub emit_unpopulated: Option<bool>,
+    /// Write proto field names (user_id) in replies instead of lowerCamelCase
+    /// [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub proto_field_names: Option<bool>,
+    /// Another request header to pass to the service as metadata; repeatable.
+    #[arg(long = "forward-header", value_name = "NAME")]
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub forward_header: Vec<String>,
+    /// Where Idempotency-Keys of POST and PATCH requests are kept: `memory`,
+    /// `file:PATH` (survives a restart) or `redis://HOST:PORT[/DB]` (shared by
+    /// several gateway replicas) [default: memory].
+    #[arg(long, value_name = "STORE")]
+    #[serde(default, deserialize_with = "from_str")]
+    pub idempotency: Option<StoreSpec>,
+    /// How long the answer of a keyed request is kept for replay [default: 24h].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub idempotency_ttl: Option<Duration>,
+    /// Tries in all (1 to 10) for an idempotent call (PUT, GET, DELETE) that
+    /// meets a transport failure or UNAVAILABLE; 1 never retries. POST and
+    /// PATCH are never retried [default: 3].
+    #[arg(long, value_name = "N")]
+    pub retry_attempts: Option<u32>,
+}
+
+/// Why the settings cannot be used. Every message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown keys or bad values.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and line.
+        message: String,
+    },
+    /// An environment variable is unknown or has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value parsed but makes no sense.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The settings resolved: defaults filled in and every value checked.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where the services come from.
+    pub input: crate::compile::Input,
+    /// Where calls go.
+    pub upstreams: Upstreams,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Worker threads.
+    pub workers: usize,
+    /// The gateway's options.
+    pub options: ServeOptions,
+    /// The idempotency store.
+    pub idempotency: StoreSpec,
+}
+
+impl Settings {
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })
+    }
+
+    /// Reads the `RESTGATE_*` variables among `vars`: `RESTGATE_LISTEN`,
+    /// `RESTGATE_MAX_BODY_BYTES`, `RESTGATE_UPSTREAM` (comma-separated or a
+    /// TOML array), `RESTGATE_PROTO`... Values are TOML values, or plain text.
+    pub fn from_env(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut settings = Settings::default();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase().replace('_', "-");
+            let env_error = |message: String| ConfigError::Env {
+                name: name.clone(),
+                message,
+            };
+            // The value as TOML if it is a TOML value (3, true, ["a", "b"]),
+            // else as a string; wrapped in the table it belongs to.
+            let value = value
+                .parse::<toml::Value>()
+                .ok()
+                .or_else(|| {
+                    format!("v = {value}")
+                        .parse::<toml::Table>()
+                        .ok()
+                        .and_then(|mut t| t.remove("v"))
+                })
+                .unwrap_or_else(|| toml::Value::String(value.clone()));
+            // Lists may be written as one comma-separated string.
+            let value = match value {
+                toml::Value::String(text) if LISTS.contains(&key.as_str()) => toml::Value::Array(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| toml::Value::String(p.to_owned()))
+                        .collect(),
+                ),
+                other => other,
+            };
+            let mut table = toml::Table::new();
+            if matches!(key.as_str(), "proto" | "include" | "descriptor-set") {
+                let mut input = toml::Table::new();
+                input.insert(key, value);
+                table.insert("input".to_owned(), toml::Value::Table(input));
+            } else {
+                table.insert(key, value);
+            }
+            let one: Settings = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| env_error(e.message().to_owned()))?;
+            settings = settings.overlay(one);
+        }
+        Ok(settings)
+    }
+
+    /// These settings with `over`'s laid on top: whatever `over` sets wins.
+    pub fn overlay(self, over: Settings) -> Settings {
+        fn list<T>(under: Vec<T>, over: Vec<T>) -> Vec<T> {
+            if over.is_empty() {
+                under
+            } else {
+                over
+            }
+        }
+        Settings {
+            input: InputArgs {
+                protos: list(self.input.protos, over.input.protos),
+                includes: list(self.input.includes, over.input.includes),
+                descriptor_sets: list(self.input.descriptor_sets, over.input.descriptor_sets),
+            },
+            upstream: list(self.upstream, over.upstream),
+            listen: over.listen.or(self.listen),
+            workers: over.workers.or(self.workers),
+            timeout: over.timeout.or(self.timeout),
+            max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            ignore_unknown_fields: over.ignore_unknown_fields.or(self.ignore_unknown_fields),
+            emit_unpopulated: over.emit_unpopulated.or(self.emit_unpopulated),
+            proto_field_names: over.proto_field_names.or(self.proto_field_names),
+            forward_header: list(self.forward_header, over.forward_header),
+            idempotency: over.idempotency.or(self.idempotency),
+            idempotency_ttl: over.idempotency_ttl.or(self.idempotency_ttl),
+            retry_attempts: over.retry_attempts.or(self.retry_attempts),
+        }
+    }
+
+    /// Fills in the defaults and checks every value.
+    pub fn resolve(self) -> Result<ServeConfig, ConfigError> {
+        if !self.input.protos.is_empty() && !self.input.descriptor_sets.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "proto",
+                message: "give proto files or descriptor sets, not both".to_owned(),
+            });
+        }
+        let retry_attempts = self.retry_attempts.unwrap_or(3);
+        if !(1..=10).contains(&retry_attempts) {
+            return Err(ConfigError::Invalid {
+                key: "retry-attempts",
+                message: format!("must be 1 to 10, not {retry_attempts}"),
+            });
+        }
+        let workers = match self.workers {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "workers",
+                    message: "must be at least 1".to_owned(),
+                })
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let forward_headers = self
+            .forward_header
+            .iter()
+            .map(|h| {
+                HeaderName::from_bytes(h.as_bytes()).map_err(|_| ConfigError::Invalid {
+                    key: "forward-header",
+                    message: format!("{h:?} is not a header name"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ServeConfig {
+            input: self.input.input(),
+            upstreams: upstreams(&self.upstream)?,
+            listen: self
+                .listen
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            workers,
+            options: ServeOptions {
+                timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
+                max_body_bytes: self.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+                json: JsonOptions {
+                    deny_unknown_fields: !self.ignore_unknown_fields.unwrap_or(false),
+                    emit_unpopulated: self.emit_unpopulated.unwrap_or(false),
+                    proto_field_names: self.proto_field_names.unwrap_or(false),
+                },
+                forward_headers,
+                retry: RetryPolicy {
+                    attempts: retry_attempts,
+                    ..RetryPolicy::default()
+                },
+                idempotency_ttl: self
+                    .idempotency_ttl
+                    .unwrap_or(crate::idempotency::DEFAULT_TTL),
+            },
+            idempotency: self.idempotency.unwrap_or_default(),
+        })
+    }
+}
+
+/// Parses `[SERVICE=]URI` entries.
+fn upstreams(specs: &[String]) -> Result<Upstreams, ConfigError> {
+    let mut upstreams = Upstreams::default();
+    for spec in specs {
+        let invalid = |message: String| ConfigError::Invalid {
+            key: "upstream",
+            message,
+        };
+        let (service, uri) = match spec.split_once('=') {
+            Some((service, uri)) => (Some(service), uri),
+            None => (None, spec.as_str()),
+        };
+        let uri: Uri = uri.parse().map_err(|e| invalid(format!("{spec:?}: {e}")))?;
+        match service {
+            Some(service) => {
+                upstreams.by_service.insert(service.to_owned(), uri);
+            }
+            None if upstreams.default.is_some() => {
+                return Err(invalid(format!(
+                    "{spec:?}: only one upstream may serve every service; name the service with SERVICE=URI"
+                )))
+            }
+            None => upstreams.default = Some(uri),
+        }
+    }
+    Ok(upstreams)
+}
+
+/// A list written as an array, or as one comma-separated string.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(de)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// A value written as text and parsed with its `FromStr`.
+fn from_str<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = String::deserialize(de)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn environment_uses_the_file_names() {
+        let s = env(&[
+            ("RESTGATE_LISTEN", "127.0.0.1:9000"),
+            ("RESTGATE_MAX_BODY_BYTES", "1024"),
+            ("RESTGATE_TIMEOUT", "500ms"),
+            ("RESTGATE_IGNORE_UNKNOWN_FIELDS", "true"),
+            ("RESTGATE_UPSTREAM", "a.B=http://x:1, http://y:2"),
+            ("RESTGATE_PROTO", "a.proto"),
+            ("RESTGATE_IDEMPOTENCY", "redis://127.0.0.1:6379"),
+            ("PATH", "/bin"),
+        ])
+        .unwrap();
+        assert_eq!(s.listen, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(s.max_body_bytes, Some(1024));
+        assert_eq!(s.timeout, Some(Duration::from_millis(500)));
+        assert_eq!(s.ignore_unknown_fields, Some(true));
+        assert_eq!(s.upstream, ["a.B=http://x:1", "http://y:2"]);
+        assert_eq!(s.input.protos, [PathBuf::from("a.proto")]);
+        assert_eq!(
+            s.idempotency,
+            Some(StoreSpec::Redis("redis://127.0.0.1:6379".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_and_bad_environment_values_name_the_variable() {
+        let e = env(&[("RESTGATE_LISTN", "x")]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("environment variable RESTGATE_LISTN: unknown field `listn`"),
+            "{e}"
+        );
+        let e = env(&[("RESTGATE_MAX_BODY_BYTES", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable RESTGATE_MAX_BODY_BYTES: invalid type"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn later_sources_win() {
+        let file: Settings = toml::from_str(
+            "listen = \"127.0.0.1:1\"\ntimeout = \"5s\"\nupstream = [\"http://a:1\"]",
+        )
+        .unwrap();
+        let flags = Settings {
+            timeout: Some(Duration::from_secs(7)),
+            ..Settings::default()
+        };
+        let vars = env(&[("RESTGATE_LISTEN", "127.0.0.1:3")]).unwrap();
+        let merged = file.overlay(flags).overlay(vars).resolve().unwrap();
+        assert_eq!(merged.listen, "127.0.0.1:3".parse().unwrap());
+        assert_eq!(merged.options.timeout, Duration::from_secs(7));
+        assert_eq!(
+            merged.upstreams.default,
+            Some("http://a:1".parse().unwrap())
+        );
+        assert_eq!(merged.options.max_body_bytes, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_example_file_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("restgate.example.toml");
+        let example = Settings::from_file(&path).unwrap().resolve().unwrap();
+        let defaults = Settings::default().resolve().unwrap();
+        assert_eq!(example.listen, defaults.listen);
+        assert_eq!(
+            format!("{:?}", example.options),
+            format!("{:?}", defaults.options)
+        );
+        assert_eq!(example.idempotency, defaults.idempotency);
+    }
+
+    #[test]
+    fn file_errors_name_the_key() {
+        let e = toml::from_str::<Settings>("listn = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `listn`"), "{e}");
+        let e = toml::from_str::<Settings>("timeout = \"soon\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeout"), "{e}");
+        let e = toml::from_str::<Settings>("idempotency = \"mongo://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("idempotency"), "{e}");
+        let e = Settings {
+            retry_attempts: Some(0),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "retry-attempts: must be 1 to 10, not 0");
+    }
+}
