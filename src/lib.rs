@@ -2,20 +2,35 @@
 //!
 //! Protobuf methods annotated as **create** (POST on a collection) or
 //! **replace** (PUT on an item), or with the standard `google.api.http` rules,
-//! are compiled into a [`compile::RouteTable`]. The rooms, in the order a
-//! request flows:
+//! are compiled into a [`compile::RouteTable`]; everything else reads that
+//! table. The rooms, in the order a request flows:
 //!
-//! - [`compile`]: descriptors + annotations → route table, with validation and
-//!   `file:line:col` diagnostics. Pure: no sockets, no async.
-//! - [`example`]: the bundled example service (users, accounts, blogs), in memory.
-//! - [`cli`]: the `restgate` command line.
+//! - [`compile`]: descriptors + annotations → route table, with validation,
+//!   `file:line:col` diagnostics and route lookup. Pure: no sockets, no async.
+//! - `transcode`: HTTP request ↔ protobuf message, proto3 JSON, `Location`.
+//! - `upstream`: gRPC calls: HTTP/2 connections, codec, deadlines, retries.
+//! - `idempotency`: `Idempotency-Key` stores (memory, file, Redis).
+//! - `serve`: the HTTP server and its one handler; the demo.
+//! - `config` and `cli`: settings and the `restgate` command line.
+//! - `example`: the bundled example service (users, accounts, blogs).
+//!
+//! Cargo features: `server` (default) is the gateway; `build` is the
+//! build-script API alone, without the server's dependencies.
 
+#[cfg(feature = "server")]
 pub mod cli;
 pub mod compile;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod example;
+#[cfg(feature = "server")]
 pub mod idempotency;
 pub mod pb;
+#[cfg(feature = "server")]
 pub mod serve;
+#[cfg(feature = "server")]
 pub mod transcode;
+#[cfg(feature = "server")]
 pub mod upstream;
+

@@ -22,6 +22,7 @@ pub mod restgate {
 }
 
 /// `examples.v1`: the bundled example services.
+#[cfg(feature = "server")]
 pub mod examples {
     /// `examples.v1`.
     pub mod v1 {
@@ -32,6 +33,7 @@ pub mod examples {
 /// `testing.v1`: the fixture service the integration tests put behind the
 /// gateway. Not part of the product.
 #[doc(hidden)]
+#[cfg(feature = "server")]
 pub mod testing {
     /// `testing.v1`.
     pub mod v1 {

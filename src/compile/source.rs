@@ -103,6 +103,27 @@ impl Descriptors {
         }
     }
 
+    /// Descriptors from an encoded `FileDescriptorSet` held in memory (e.g.
+    /// one a build script embedded with `include_bytes!`).
+    pub fn decode(bytes: &[u8]) -> Result<Descriptors, Diagnostic> {
+        let pool = DescriptorPool::decode(bytes).map_err(|e| {
+            Diagnostic::error(
+                "<embedded descriptor set>".to_owned(),
+                None,
+                format!("not a valid FileDescriptorSet: {e}"),
+            )
+        })?;
+        Ok(Descriptors {
+            pool,
+            files: HashMap::new(),
+        })
+    }
+
+    /// The files read from disk to build these descriptors.
+    pub fn source_paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.values().filter_map(|f| f.path.as_deref())
+    }
+
     /// The reflection pool: services, messages and their options.
     pub fn pool(&self) -> &DescriptorPool {
         &self.pool

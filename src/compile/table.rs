@@ -128,6 +128,25 @@ impl RouteTable {
         &self.routes
     }
 
+    /// Only the routes of the named services (full names), e.g. for a
+    /// build step that exposes some services of a proto set over REST.
+    pub fn retain_services(self, services: &[String]) -> RouteTable {
+        let routes: Vec<Route> = self
+            .routes
+            .into_iter()
+            .filter(|r| {
+                services
+                    .iter()
+                    .any(|s| s == r.rpc.parent_service().full_name())
+            })
+            .collect();
+        let mut matcher = Matcher::default();
+        for (i, route) in routes.iter().enumerate() {
+            matcher.insert(&route.method, &route.template, i);
+        }
+        RouteTable { routes, matcher }
+    }
+
     /// The route for `method` and `path` (still percent-encoded, no query),
     /// with its variables' values. Cost grows with the path, not the table.
     pub fn lookup(&self, method: &http::Method, path: &str) -> Lookup {

@@ -11,7 +11,7 @@ use http::{HeaderName, Uri};
 use crate::compile::RouteTable;
 use crate::idempotency::{IdempotencyStore, MemoryStore};
 use crate::transcode::JsonOptions;
-use crate::upstream::{RetryPolicy, Upstream, UpstreamError};
+use crate::upstream::{Endpoint, LocalService, RetryPolicy, Upstream, UpstreamError};
 
 /// Where each service's calls go: `--upstream [SERVICE=]URI`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,10 +64,10 @@ pub struct Shared {
     pub store: Arc<dyn IdempotencyStore>,
     /// Per route: `/package.Service/Method`.
     paths: Vec<PathAndQuery>,
-    /// Per route: index into `uris`.
+    /// Per route: index into `endpoints`.
     route_upstream: Vec<usize>,
-    /// The distinct upstream addresses.
-    uris: Vec<Uri>,
+    /// The distinct upstreams.
+    endpoints: Vec<Endpoint>,
 }
 
 /// Why the gateway cannot start with these upstreams.
@@ -93,31 +93,6 @@ impl Shared {
         upstreams: &Upstreams,
         options: ServeOptions,
     ) -> Result<Shared, SetupError> {
-        let mut uris: Vec<Uri> = Vec::new();
-        let mut route_upstream = Vec::with_capacity(table.routes().len());
-        let mut paths = Vec::with_capacity(table.routes().len());
-        for route in table.routes() {
-            let service = route.rpc.parent_service();
-            let uri = upstreams
-                .by_service
-                .get(service.full_name())
-                .or(upstreams.default.as_ref())
-                .ok_or_else(|| SetupError::NoUpstream(service.full_name().to_owned()))?;
-            Upstream::new(uri)?;
-            let index = match uris.iter().position(|u| u == uri) {
-                Some(i) => i,
-                None => {
-                    uris.push(uri.clone());
-                    uris.len() - 1
-                }
-            };
-            route_upstream.push(index);
-            let path = format!("/{}/{}", service.full_name(), route.rpc.name());
-            paths.push(
-                PathAndQuery::try_from(path)
-                    .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
-            );
-        }
         for service in upstreams.by_service.keys() {
             if !table
                 .routes()
@@ -127,13 +102,66 @@ impl Shared {
                 return Err(SetupError::UnknownService(service.clone()));
             }
         }
+        Shared::resolve(table, options, |service| {
+            let uri = upstreams
+                .by_service
+                .get(service)
+                .or(upstreams.default.as_ref())?;
+            Some((uri.to_string(), Endpoint::Remote(uri.clone())))
+        })
+    }
+
+    /// Every route served by a tonic service in this process, by service
+    /// full name: REST with no network hop.
+    pub fn local(
+        table: RouteTable,
+        services: &HashMap<String, LocalService>,
+        options: ServeOptions,
+    ) -> Result<Shared, SetupError> {
+        Shared::resolve(table, options, |service| {
+            let local = services.get(service)?;
+            Some((service.to_owned(), Endpoint::Local(local.clone())))
+        })
+    }
+
+    /// Gives each route its gRPC path and the endpoint `endpoint_of` names
+    /// for its service (`(key, endpoint)`; routes with equal keys share one).
+    fn resolve(
+        table: RouteTable,
+        options: ServeOptions,
+        endpoint_of: impl Fn(&str) -> Option<(String, Endpoint)>,
+    ) -> Result<Shared, SetupError> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut endpoints = Vec::new();
+        let mut route_upstream = Vec::with_capacity(table.routes().len());
+        let mut paths = Vec::with_capacity(table.routes().len());
+        for route in table.routes() {
+            let service = route.rpc.parent_service();
+            let (key, endpoint) = endpoint_of(service.full_name())
+                .ok_or_else(|| SetupError::NoUpstream(service.full_name().to_owned()))?;
+            let index = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    Upstream::from_endpoint(&endpoint)?;
+                    keys.push(key);
+                    endpoints.push(endpoint);
+                    endpoints.len() - 1
+                }
+            };
+            route_upstream.push(index);
+            let path = format!("/{}/{}", service.full_name(), route.rpc.name());
+            paths.push(
+                PathAndQuery::try_from(path)
+                    .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
+            );
+        }
         Ok(Shared {
             table,
             options,
             store: Arc::new(MemoryStore::new()),
             paths,
             route_upstream,
-            uris,
+            endpoints,
         })
     }
 }
@@ -158,9 +186,9 @@ impl Gateway {
     /// A worker's gateway; connections are made on first use.
     pub fn new(shared: Arc<Shared>) -> Result<Gateway, UpstreamError> {
         let upstreams = shared
-            .uris
+            .endpoints
             .iter()
-            .map(Upstream::new)
+            .map(Upstream::from_endpoint)
             .collect::<Result<_, _>>()?;
         Ok(Gateway { shared, upstreams })
     }

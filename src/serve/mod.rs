@@ -12,6 +12,7 @@ mod error;
 mod gateway;
 mod handler;
 mod idempotency;
+mod in_process;
 pub mod runtime;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use demo::{demo_commands, start_example_service};
 pub use error::ServeError;
 pub use gateway::{Gateway, ServeOptions, SetupError, Shared, Upstreams};
+pub use in_process::{grpc_and_rest, InProcess};
 
 /// The axum app of one worker.
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {

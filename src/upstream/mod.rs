@@ -14,7 +14,7 @@ mod retry;
 mod status;
 
 pub use codec::DynamicCodec;
-pub use connection::{Reply, Upstream};
+pub use connection::{Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
 pub use retry::{call, retries_total, Call, RetryPolicy};
