@@ -45,6 +45,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Write the OpenAPI 3.1 document of the REST routes.
+    Openapi {
+        /// Where the services come from.
+        #[command(flatten)]
+        input: InputArgs,
+        /// Write the document here instead of to stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The document's info.title [default: restgate].
+        #[arg(long)]
+        title: Option<String>,
+        /// The document's info.version, the API's own [default: 0.0.0].
+        #[arg(long)]
+        api_version: Option<String>,
+    },
     /// Validate the annotations: exit 0 when valid, 1 with file:line:col
     /// diagnostics when not.
     Check {
@@ -144,6 +159,26 @@ pub fn run(command: Command) -> ExitCode {
         Command::Routes { input, format } => {
             with_table(&input, |compiled| print_routes(compiled, format))
         }
+        Command::Openapi {
+            input,
+            output,
+            title,
+            api_version,
+        } => with_table(&input, |compiled| {
+            let defaults = crate::openapi::OpenApiOptions::default();
+            let options = crate::openapi::OpenApiOptions {
+                title: title.unwrap_or(defaults.title),
+                version: api_version.unwrap_or(defaults.version),
+                ..defaults
+            };
+            let document = crate::openapi::document(&compiled.table, &options);
+            let mut text = serde_json::to_vec_pretty(&document).map_err(std::io::Error::other)?;
+            text.push(b'\n');
+            match &output {
+                Some(path) => std::fs::write(path, text),
+                None => std::io::stdout().lock().write_all(&text),
+            }
+        }),
         Command::Check { input } => with_table(&input, |compiled| {
             let routes = compiled.table.routes();
             let services: std::collections::BTreeSet<_> = routes

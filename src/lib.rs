@@ -13,12 +13,16 @@
 //! - `serve`: the HTTP server and its one handler; the demo.
 //! - `config` and `cli`: settings and the `restgate` command line.
 //! - `example`: the bundled example service (users, accounts, blogs).
+//! - [`openapi`]: OpenAPI 3.1 from the route table.
+//! - `codegen` (`restgate::build`): the build-script API.
 //!
 //! Cargo features: `server` (default) is the gateway; `build` is the
 //! build-script API alone, without the server's dependencies.
 
 #[cfg(feature = "server")]
 pub mod cli;
+#[cfg(feature = "build")]
+pub mod codegen;
 pub mod compile;
 #[cfg(feature = "server")]
 pub mod config;
@@ -26,6 +30,7 @@ pub mod config;
 pub mod example;
 #[cfg(feature = "server")]
 pub mod idempotency;
+pub mod openapi;
 pub mod pb;
 #[cfg(feature = "server")]
 pub mod serve;
@@ -34,3 +39,6 @@ pub mod transcode;
 #[cfg(feature = "server")]
 pub mod upstream;
 
+/// The build-script API: `restgate::build::configure().compile(..)`.
+#[cfg(feature = "build")]
+pub use codegen as build;

@@ -82,11 +82,15 @@ impl Store {
     }
 }
 
-/// The preconditions of a replace. `sent_etag` is the body resource's `etag`,
-/// where the gateway puts an `If-Match` value: when set, the item must exist
-/// with that etag. `if-none-match: *` (passed as metadata) forbids an
-/// existing item. A failed precondition is `FAILED_PRECONDITION`, which the
-/// gateway answers with 412 when the request carried the header.
+/// The preconditions of a replace (RFC 9110 §13.1). `sent_etag` is the
+/// body resource's `etag`, where the gateway puts a single `If-Match` tag:
+/// when set, the item must exist with that etag. The `if-match` and
+/// `if-none-match` metadata (the gateway passes both headers) are read too:
+/// `If-Match: *` needs an existing item, a list needs the current etag in
+/// it (strong comparison: a weak `W/` tag never matches); `If-None-Match: *`
+/// forbids an existing item, a list forbids the current etag. A failed
+/// precondition is `FAILED_PRECONDITION`, which the gateway answers with 412
+/// when the request carried the header.
 pub(super) fn check_preconditions(
     current_etag: Option<&str>,
     sent_etag: &str,
@@ -100,11 +104,46 @@ pub(super) fn check_preconditions(
             None => format!("etag {sent_etag:?} given for an item that does not exist"),
         }));
     }
-    let none_match = metadata.get("if-none-match").and_then(|v| v.to_str().ok());
-    if none_match.is_some_and(|v| v.trim() == "*") && current_etag.is_some() {
-        return Err(Status::failed_precondition(
-            "the item exists (If-None-Match: *)",
-        ));
+    let header = |name: &str| {
+        metadata
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    // The entity tags of a header: `*`, or strong tags (weak ones are kept
+    // with their `W/` so they never equal an etag).
+    let tags = |value: &str| -> Vec<String> {
+        value
+            .split(',')
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .unwrap_or(t)
+                    .to_owned()
+            })
+            .collect()
+    };
+    if let Some(if_match) = header("if-match") {
+        let ok = match current_etag {
+            None => false,
+            Some(_) if if_match == "*" => true,
+            Some(current) => tags(if_match).iter().any(|t| t == current),
+        };
+        if !ok {
+            return Err(Status::failed_precondition(format!(
+                "If-Match {if_match} does not match the item (current etag: {})",
+                current_etag.unwrap_or("none, it does not exist")
+            )));
+        }
+    }
+    if let (Some(if_none_match), Some(current)) = (header("if-none-match"), current_etag) {
+        if if_none_match == "*" || tags(if_none_match).iter().any(|t| t == current) {
+            return Err(Status::failed_precondition(format!(
+                "the item exists with etag {current:?} (If-None-Match: {if_none_match})"
+            )));
+        }
     }
     Ok(())
 }

@@ -62,6 +62,8 @@ pub struct Shared {
     pub options: ServeOptions,
     /// Where `Idempotency-Key`s are kept; shared by every worker.
     pub store: Arc<dyn IdempotencyStore>,
+    /// The OpenAPI 3.1 document of the table, served at `/openapi.json`.
+    pub openapi: bytes::Bytes,
     /// Per route: `/package.Service/Method`.
     paths: Vec<PathAndQuery>,
     /// Per route: index into `endpoints`.
@@ -155,9 +157,17 @@ impl Shared {
                     .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
             );
         }
+        let openapi_options = crate::openapi::OpenApiOptions {
+            proto_field_names: options.json.proto_field_names,
+            ..crate::openapi::OpenApiOptions::default()
+        };
+        let openapi = serde_json::to_vec(&crate::openapi::document(&table, &openapi_options))
+            .unwrap_or_default()
+            .into();
         Ok(Shared {
             table,
             options,
+            openapi,
             store: Arc::new(MemoryStore::new()),
             paths,
             route_upstream,

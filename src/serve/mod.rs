@@ -22,9 +22,23 @@ pub use error::ServeError;
 pub use gateway::{Gateway, ServeOptions, SetupError, Shared, Upstreams};
 pub use in_process::{grpc_and_rest, InProcess};
 
-/// The axum app of one worker.
+/// The axum app of one worker: the REST routes, and the OpenAPI document
+/// at `/openapi.json`.
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
     axum::Router::new()
+        .route("/openapi.json", axum::routing::get(openapi))
         .fallback(handler::handle)
         .with_state(gateway)
+}
+
+/// `GET /openapi.json`: the document of the routes this gateway serves.
+async fn openapi(
+    axum::extract::State(gateway): axum::extract::State<Arc<Gateway>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        gateway.shared.openapi.clone(),
+    )
+        .into_response()
 }

@@ -6,15 +6,15 @@ use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Va
 
 use crate::compile::{Body, Route};
 
-/// The entity tag of an `If-Match` value: `"w3"` and `W/"w3"` give `w3`, a
-/// bare token is taken as is; `*` and lists of several tags give `None`
-/// (they travel as metadata only).
+/// The entity tag of an `If-Match` value: `"w3"` gives `w3`, a bare token
+/// is taken as is. `*`, lists of several tags and weak tags (`W/"w3"`, which
+/// `If-Match` never matches: RFC 9110 compares strongly) give `None`: they
+/// travel as metadata only, for the service to judge.
 pub fn if_match_tag(header: &str) -> Option<&str> {
     let value = header.trim();
-    if value == "*" || value.contains(',') || value.is_empty() {
+    if value == "*" || value.contains(',') || value.is_empty() || value.starts_with("W/") {
         return None;
     }
-    let value = value.strip_prefix("W/").unwrap_or(value);
     Some(
         value
             .strip_prefix('"')
@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn entity_tags_from_if_match() {
         assert_eq!(if_match_tag("\"w3\""), Some("w3"));
-        assert_eq!(if_match_tag("W/\"w3\""), Some("w3"));
+        assert_eq!(if_match_tag("W/\"w3\""), None);
         assert_eq!(if_match_tag("w3"), Some("w3"));
         assert_eq!(if_match_tag("*"), None);
         assert_eq!(if_match_tag("\"a\", \"b\""), None);

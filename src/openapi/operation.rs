@@ -1,0 +1,140 @@
+//! One [`Route`] → one OpenAPI operation: its id, tag, summary and
+//! description (from the RPC's proto comment), parameters, request body and
+//! responses.
+
+use prost_reflect::Kind;
+use serde_json::{json, Value};
+
+use super::path::OpenApiPath;
+use super::schema::{describe, Form, Schemas};
+use super::{comments, parameters, responses};
+use crate::compile::{Body, Route};
+
+/// What the document decided about the operation before building it.
+#[derive(Debug)]
+pub(super) struct Placement<'a> {
+    /// The rendered path the operation sits under.
+    pub(super) path: &'a OpenApiPath,
+    /// Unique across the document.
+    pub(super) operation_id: String,
+    /// The tag of the route's service.
+    pub(super) tag: &'a str,
+}
+
+/// The operation object for `route`.
+pub(super) fn build(route: &Route, at: &Placement<'_>, schemas: &mut Schemas) -> Value {
+    let mut operation = json!({
+        "operationId": at.operation_id,
+        "tags": [at.tag],
+    });
+    if let Some(comment) = comments::of(&route.rpc.parent_file(), route.rpc.path()) {
+        operation["summary"] = Value::String(comments::summary(&comment));
+        operation["description"] = Value::String(comment);
+    }
+    let mut params = parameters::path(route, at.path, schemas);
+    params.extend(parameters::query(route, schemas));
+    params.extend(parameters::headers(route));
+    if !params.is_empty() {
+        operation["parameters"] = Value::Array(params);
+    }
+    if let Some(body) = request_body(route, schemas) {
+        operation["requestBody"] = body;
+    }
+    operation["responses"] = Value::Object(responses::of(route, schemas));
+    operation["x-restgate-rpc"] = Value::String(route.rpc_name());
+    operation["x-restgate-kind"] = Value::String(route.kind.as_str().to_owned());
+    operation
+}
+
+/// The request body: the `body` field's value, or the whole request for `*`.
+fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
+    let input = route.rpc.input();
+    let (schema, description) = match &route.body {
+        Body::None => return None,
+        Body::Whole => (
+            schemas.message(&input),
+            format!("The whole request, `{}`.", input.full_name()),
+        ),
+        Body::Field(field) => {
+            let leaf = field.leaf();
+            let text = match leaf.kind() {
+                Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
+                    format!("The request field `{}` (`{}`).", field.path, m.full_name())
+                }
+                _ => format!("The request field `{}`.", field.path),
+            };
+            let mut schema = schemas.field(leaf, Form::Json);
+            if let Some(comment) = comments::of(&leaf.parent_file(), leaf.path()) {
+                describe(&mut schema, &comment);
+            }
+            (schema, text)
+        }
+    };
+    Some(json!({
+        "description": description,
+        "required": true,
+        "content": { "application/json": { "schema": schema } },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Descriptors, RouteTable};
+    use crate::openapi::path::render;
+
+    fn operation(method: &str, template: &str) -> Value {
+        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
+        let route = compiled
+            .table
+            .routes()
+            .iter()
+            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
+            .unwrap_or_else(|| panic!("{method} {template}"));
+        let path = render(&route.template, 0);
+        let at = Placement {
+            path: &path,
+            operation_id: "Id".to_owned(),
+            tag: "Tag",
+        };
+        build(route, &at, &mut Schemas::new(false))
+    }
+
+    #[test]
+    fn summary_and_description_from_the_proto_comment() {
+        let create = operation("POST", "/v1/users");
+        assert_eq!(create["summary"], "Creates a user.");
+        assert_eq!(
+            create["description"],
+            "Creates a user. The service assigns `user_id`."
+        );
+        assert_eq!(create["tags"], json!(["Tag"]));
+        assert_eq!(create["x-restgate-kind"], "create");
+        let body = &create["requestBody"];
+        assert_eq!(body["required"], true);
+        let schema = &body["content"]["application/json"]["schema"];
+        assert_eq!(schema["$ref"], "#/components/schemas/examples.v1.User");
+        assert!(schema["description"]
+            .as_str()
+            .unwrap()
+            .contains("is ignored"));
+    }
+
+    #[test]
+    fn body_star_is_the_whole_request_and_no_query() {
+        let publish = operation("POST", "/v1/{name=blogs/*/posts/*}:publish");
+        let schema = &publish["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            schema["$ref"],
+            "#/components/schemas/examples.v1.PublishPostRequest"
+        );
+        let ins: Vec<&str> = publish["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["in"].as_str().unwrap())
+            .collect();
+        assert_eq!(ins, ["path", "header"]);
+        assert!(operation("GET", "/v1/users").get("requestBody").is_none());
+    }
+}

@@ -1,0 +1,373 @@
+//! Protobuf types → JSON Schema, in the form the gateway reads and writes.
+//!
+//! Two forms: [`Form::Json`] is proto3's canonical JSON mapping, the form of
+//! request and response bodies (lowerCamelCase names, 64-bit integers as
+//! strings, enums by name, well-known types in their JSON forms);
+//! [`Form::Text`] is the text of one path segment or query parameter value
+//! (64-bit integers as plain numbers, no messages but the well-known types
+//! that have a string form).
+//!
+//! Every message and enum (well-known types excepted) becomes one named
+//! schema under `components/schemas`, keyed by its full name and used
+//! through `$ref`, so recursive messages terminate. Well-known types are
+//! written inline. Schemas are generated on first reference and drained by
+//! [`Schemas::finish`].
+
+use std::collections::BTreeMap;
+
+use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
+use serde_json::{json, Map, Value};
+
+use super::comments;
+use super::scalar::{map_key_pattern, scalar, well_known};
+
+/// Where a value travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    /// In a JSON body, in proto3 JSON form.
+    Json,
+    /// As the text of a path segment or a query parameter.
+    Text,
+}
+
+/// The prefix of every `$ref` to a named schema.
+pub(super) const SCHEMA_REF: &str = "#/components/schemas/";
+
+/// The named schemas of one document, generated on first reference.
+#[derive(Debug)]
+pub(super) struct Schemas {
+    proto_field_names: bool,
+    /// Full name → schema; `Value::Null` while queued.
+    named: BTreeMap<String, Value>,
+    /// Referenced, not yet generated.
+    queue: Vec<Named>,
+}
+
+#[derive(Debug)]
+enum Named {
+    Message(MessageDescriptor),
+    Enum(EnumDescriptor),
+}
+
+impl Schemas {
+    /// An empty registry; `proto_field_names` matches the gateway's option.
+    pub(super) fn new(proto_field_names: bool) -> Schemas {
+        Schemas {
+            proto_field_names,
+            named: BTreeMap::new(),
+            queue: Vec::new(),
+        }
+    }
+
+    /// The name the gateway writes `field` under.
+    pub(super) fn property_name(&self, field: &FieldDescriptor) -> String {
+        if self.proto_field_names {
+            field.name().to_owned()
+        } else {
+            field.json_name().to_owned()
+        }
+    }
+
+    /// A message value in JSON: a well-known type inline, else a `$ref`.
+    pub(super) fn message(&mut self, message: &MessageDescriptor) -> Value {
+        if let Some(schema) = well_known(message, Form::Json) {
+            return schema;
+        }
+        self.reference(message.full_name(), || Named::Message(message.clone()))
+    }
+
+    /// `field`'s whole value: an array for a repeated field, an object for a
+    /// map (proto3 JSON writes every map key as a string).
+    pub(super) fn field(&mut self, field: &FieldDescriptor, form: Form) -> Value {
+        if field.is_map() {
+            let Kind::Message(entry) = field.kind() else {
+                unreachable!("a map field's kind is its entry message")
+            };
+            let key = entry.map_entry_key_field();
+            let mut schema = json!({
+                "type": "object",
+                "additionalProperties": self.singular(&entry.map_entry_value_field(), form),
+            });
+            if let Some(pattern) = map_key_pattern(&key.kind()) {
+                schema["propertyNames"] = json!({ "pattern": pattern });
+            }
+            schema
+        } else if field.is_list() {
+            json!({ "type": "array", "items": self.singular(field, form) })
+        } else {
+            self.singular(field, form)
+        }
+    }
+
+    /// One value of `field`'s kind (an element, for a repeated field).
+    pub(super) fn singular(&mut self, field: &FieldDescriptor, form: Form) -> Value {
+        match (field.kind(), form) {
+            (Kind::Message(m), Form::Json) => self.message(&m),
+            (Kind::Message(m), Form::Text) => {
+                well_known(&m, Form::Text).unwrap_or_else(|| json!({ "type": "string" }))
+            }
+            (Kind::Enum(e), Form::Json) => self.enumeration(&e),
+            (Kind::Enum(e), Form::Text) => enum_schema(&e),
+            (kind, form) => scalar(&kind, form),
+        }
+    }
+
+    fn enumeration(&mut self, e: &EnumDescriptor) -> Value {
+        if e.full_name() == "google.protobuf.NullValue" {
+            return json!({ "type": "null" });
+        }
+        self.reference(e.full_name(), || Named::Enum(e.clone()))
+    }
+
+    fn reference(&mut self, name: &str, named: impl FnOnce() -> Named) -> Value {
+        if !self.named.contains_key(name) {
+            self.named.insert(name.to_owned(), Value::Null);
+            self.queue.push(named());
+        }
+        json!({ "$ref": format!("{SCHEMA_REF}{name}") })
+    }
+
+    /// Generates everything referenced so far (and what that references):
+    /// the `components/schemas` object.
+    pub(super) fn finish(mut self) -> Map<String, Value> {
+        while let Some(next) = self.queue.pop() {
+            let (name, schema) = match next {
+                Named::Message(m) => (m.full_name().to_owned(), self.message_schema(&m)),
+                Named::Enum(e) => (e.full_name().to_owned(), enum_schema(&e)),
+            };
+            self.named.insert(name, schema);
+        }
+        self.named.into_iter().collect()
+    }
+
+    /// A message as a JSON object. Unknown fields are refused by default
+    /// (`additionalProperties: false`); proto3 has no required fields.
+    fn message_schema(&mut self, message: &MessageDescriptor) -> Value {
+        let mut properties = Map::new();
+        for field in message.fields() {
+            let mut schema = self.field(&field, Form::Json);
+            let mut notes: Vec<String> = comments::of(&field.parent_file(), field.path())
+                .into_iter()
+                .collect();
+            if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
+                notes.push(format!(
+                    "Member of oneof `{}`: {}",
+                    oneof.name(),
+                    self.at_most_one(&oneof)
+                ));
+            }
+            if !notes.is_empty() {
+                describe(&mut schema, &notes.join("\n\n"));
+            }
+            properties.insert(self.property_name(&field), schema);
+        }
+        let mut notes: Vec<String> = comments::of(&message.parent_file(), message.path())
+            .into_iter()
+            .collect();
+        for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
+            notes.push(format!(
+                "Oneof `{}`: {}",
+                oneof.name(),
+                self.at_most_one(&oneof)
+            ));
+        }
+        let mut schema = json!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+        });
+        if !notes.is_empty() {
+            describe(&mut schema, &notes.join("\n\n"));
+        }
+        schema
+    }
+
+    fn at_most_one(&self, oneof: &prost_reflect::OneofDescriptor) -> String {
+        let names: Vec<String> = oneof
+            .fields()
+            .map(|f| format!("`{}`", self.property_name(&f)))
+            .collect();
+        format!(
+            "at most one of {} may be set (proto3 JSON carries one member of a oneof).",
+            names.join(", ")
+        )
+    }
+}
+
+/// Adds `text` to a schema's description.
+pub(super) fn describe(schema: &mut Value, text: &str) {
+    if let Value::Object(map) = schema {
+        let joined = match map.get("description").and_then(Value::as_str) {
+            Some(before) if !before.is_empty() => format!("{text}\n\n{before}"),
+            _ => text.to_owned(),
+        };
+        map.insert("description".to_owned(), Value::String(joined));
+    }
+}
+
+/// An enum: its value names, each value's comment in the description.
+fn enum_schema(e: &EnumDescriptor) -> Value {
+    let names: Vec<String> = e.values().map(|v| v.name().to_owned()).collect();
+    let mut lines: Vec<String> = comments::of(&e.parent_file(), e.path())
+        .into_iter()
+        .collect();
+    let values: Vec<String> = e
+        .values()
+        .filter_map(|v| {
+            let text = comments::of(&v.parent_file(), v.path())?;
+            Some(format!("- `{}`: {}", v.name(), text.replace('\n', " ")))
+        })
+        .collect();
+    if !values.is_empty() {
+        lines.push(values.join("\n"));
+    }
+    let mut schema = json!({ "type": "string", "enum": names });
+    if !lines.is_empty() {
+        describe(&mut schema, &lines.join("\n\n"));
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::Descriptors;
+
+    fn fixture() -> prost_reflect::DescriptorPool {
+        let d = Descriptors::load(&crate::compile::Input::Protos {
+            files: vec![concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/proto/testing/v1/fixture.proto"
+            )
+            .into()],
+            includes: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/proto").into()],
+        })
+        .unwrap_or_else(|e| panic!("fixture.proto loads: {e:?}"));
+        d.pool().clone()
+    }
+
+    /// The `Thing` schema and every named schema it pulled in.
+    fn thing(proto_names: bool) -> Map<String, Value> {
+        let pool = fixture();
+        let mut schemas = Schemas::new(proto_names);
+        let thing = pool.get_message_by_name("testing.v1.Thing").unwrap();
+        assert_eq!(
+            schemas.message(&thing),
+            json!({ "$ref": "#/components/schemas/testing.v1.Thing" })
+        );
+        schemas.finish()
+    }
+
+    #[test]
+    fn every_field_kind_in_proto3_json_form() {
+        let all = thing(false);
+        let p = &all["testing.v1.Thing"]["properties"];
+        let cases = [
+            ("id", json!({ "type": "string" })),
+            (
+                "big",
+                json!({ "type": "string", "format": "int64", "pattern": "^-?[0-9]+$" }),
+            ),
+            (
+                "ubig",
+                json!({ "type": "string", "format": "uint64", "pattern": "^[0-9]+$" }),
+            ),
+            ("small", json!({ "type": "integer", "format": "int32" })),
+            ("ratio", json!({ "type": "number", "format": "double" })),
+            ("flag", json!({ "type": "boolean" })),
+            (
+                "color",
+                json!({ "$ref": "#/components/schemas/testing.v1.Color" }),
+            ),
+            (
+                "tags",
+                json!({ "type": "array", "items": { "type": "string" } }),
+            ),
+            (
+                "blob",
+                json!({ "type": "string", "contentEncoding": "base64" }),
+            ),
+            (
+                "labels",
+                json!({ "type": "object", "additionalProperties": { "type": "string" } }),
+            ),
+        ];
+        for (name, want) in cases {
+            assert_eq!(p[name], want, "{name}");
+        }
+        assert_eq!(
+            p["byNumber"],
+            json!({
+                "type": "object",
+                "additionalProperties": { "$ref": "#/components/schemas/testing.v1.Nested" },
+                "propertyNames": { "pattern": "^-?[0-9]+$" },
+            })
+        );
+        assert_eq!(p["bigs"]["items"]["format"], "int64");
+        assert_eq!(
+            p["colors"]["items"]["$ref"],
+            "#/components/schemas/testing.v1.Color"
+        );
+        assert_eq!(p["at"]["format"], "date-time");
+        assert!(p["ttl"]["pattern"].as_str().unwrap().ends_with("s$"));
+        assert_eq!(p["mask"]["type"], "string");
+        assert_eq!(p["maybe"]["type"], json!(["string", "null"]));
+        assert_eq!(p["extra"]["type"], "object");
+        assert_eq!(p["note"]["type"], "string");
+        let word = p["word"]["description"].as_str().unwrap();
+        assert!(
+            word.contains("oneof `choice`") && word.contains("`number`"),
+            "{word}"
+        );
+        assert!(
+            p["note"].get("description").is_none(),
+            "optional is no oneof"
+        );
+        assert_eq!(all["testing.v1.Thing"]["additionalProperties"], false);
+    }
+
+    #[test]
+    fn enums_by_name_and_recursion_by_ref() {
+        let all = thing(false);
+        assert_eq!(
+            all["testing.v1.Color"]["enum"],
+            json!(["COLOR_UNSPECIFIED", "RED", "GREEN"])
+        );
+        assert!(all["testing.v1.Color"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("- `RED`: Red."));
+        let nested = &all["testing.v1.Nested"];
+        assert_eq!(
+            nested["properties"]["child"]["$ref"],
+            "#/components/schemas/testing.v1.Nested"
+        );
+        assert_eq!(
+            nested["properties"]["child"]["description"],
+            "Deeper still."
+        );
+        assert_eq!(nested["description"], "Nested fields.");
+        let names: Vec<&String> = all.keys().collect();
+        assert_eq!(
+            names,
+            ["testing.v1.Color", "testing.v1.Nested", "testing.v1.Thing"]
+        );
+    }
+
+    #[test]
+    fn proto_field_names_on_request() {
+        let all = thing(true);
+        let p = all["testing.v1.Thing"]["properties"].as_object().unwrap();
+        assert!(p.contains_key("by_number") && !p.contains_key("byNumber"));
+    }
+
+    #[test]
+    fn null_value_is_null() {
+        let pool = fixture();
+        let null = pool.get_enum_by_name("google.protobuf.NullValue").unwrap();
+        assert_eq!(
+            Schemas::new(false).enumeration(&null),
+            json!({ "type": "null" })
+        );
+    }
+}
