@@ -110,7 +110,7 @@ fn proto_field_names_document_is_valid_openapi_3_1() {
         ..OpenApiOptions::default()
     };
     let doc = document(&compiled.table, &options);
-    let user = &doc["components"]["schemas"]["examples.v1.User"]["properties"];
+    let user = &unwrapped(&doc["components"]["schemas"]["examples.v1.User"]["properties"]);
     assert!(user.get("display_name").is_some() && user.get("displayName").is_none());
     validate("example_proto_names", &doc);
 }
@@ -183,11 +183,16 @@ fn list_has_typed_query_parameters() {
     assert_eq!(role["type"], "string");
     assert_eq!(
         role["enum"],
+        // By name or by number, as the gateway reads query enums.
         json!([
             "ROLE_UNSPECIFIED",
             "ROLE_READER",
             "ROLE_WRITER",
-            "ROLE_ADMIN"
+            "ROLE_ADMIN",
+            "0",
+            "1",
+            "2",
+            "3"
         ])
     );
     assert_eq!(
@@ -202,8 +207,8 @@ fn schemas_are_proto3_json() {
     let doc = bundled();
     let user = &doc["components"]["schemas"]["examples.v1.User"];
     assert_eq!(user["description"], "A user of the example API.");
-    let p = &user["properties"];
-    assert_eq!(p["karma"]["type"], "string");
+    let p = &unwrapped(&user["properties"]);
+    assert_eq!(p["karma"]["type"], json!(["string", "integer"]));
     assert_eq!(p["karma"]["format"], "int64");
     assert_eq!(p["karma"]["description"], "Reputation points.");
     assert_eq!(p["createTime"]["type"], "string");
@@ -248,10 +253,10 @@ fn resource_names_are_one_patterned_parameter_and_verbs_stay_literal() {
 #[test]
 fn fixture_covers_every_field_kind() {
     let doc = from_protos("proto/testing/v1/fixture.proto", Some("proto"));
-    let thing = &doc["components"]["schemas"]["testing.v1.Thing"]["properties"];
+    let thing = &unwrapped(&doc["components"]["schemas"]["testing.v1.Thing"]["properties"]);
     assert_eq!(thing["ubig"]["format"], "uint64");
     assert_eq!(thing["ttl"]["type"], "string");
-    assert_eq!(thing["maybe"]["type"], json!(["string", "null"]));
+    assert_eq!(thing["maybe"]["type"], json!(["string", "integer", "null"]));
     assert_eq!(thing["extra"]["type"], "object");
     assert_eq!(thing["blob"]["contentEncoding"], "base64");
     // GET /v1/echo/{id}: every other field in the query, nested ones dotted,
@@ -367,7 +372,10 @@ message Req { string name = 1; }
         json!([{ "method": "FOO", "path": "/v1/foo", "rpc": "Svc/Get" }])
     );
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["Status"]["properties"]["text"]["type"], "string");
+    assert_eq!(
+        unwrapped(&schemas["Status"]["properties"])["text"]["type"],
+        "string"
+    );
     let error = resolve(&doc, &get["responses"]["404"]);
     assert_eq!(
         error["content"]["application/json"]["schema"]["$ref"],
@@ -378,4 +386,18 @@ message Req { string name = 1; }
         "integer"
     );
     validate("edge_cases", &doc);
+}
+
+/// A properties object with each `anyOf: [schema, {"type": "null"}]` (proto3
+/// JSON accepts `null` for every field) unwrapped to the schema.
+fn unwrapped(properties: &Value) -> Value {
+    let map = properties.as_object().cloned().unwrap_or_default();
+    Value::Object(
+        map.into_iter()
+            .map(|(k, v)| {
+                let inner = v.get("anyOf").and_then(|a| a.get(0)).cloned().unwrap_or(v);
+                (k, inner)
+            })
+            .collect(),
+    )
 }

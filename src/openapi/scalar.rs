@@ -24,13 +24,16 @@ pub(super) fn scalar(kind: &Kind, form: Form) -> Value {
             "type": "integer", "format": "uint32", "minimum": 0, "maximum": u32::MAX,
         }),
         (Kind::Int64 | Kind::Sint64 | Kind::Sfixed64, Form::Json) => json!({
-            "type": "string", "format": "int64", "pattern": "^-?[0-9]+$",
+            // Written as a string; read from a string or a number.
+            "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]{1,19}$",
+            "minimum": i64::MIN, "maximum": i64::MAX,
         }),
         (Kind::Int64 | Kind::Sint64 | Kind::Sfixed64, Form::Text) => {
             json!({ "type": "integer", "format": "int64" })
         }
         (Kind::Uint64 | Kind::Fixed64, Form::Json) => json!({
-            "type": "string", "format": "uint64", "pattern": "^[0-9]+$",
+            "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$",
+            "minimum": 0, "maximum": u64::MAX,
         }),
         (Kind::Uint64 | Kind::Fixed64, Form::Text) => {
             json!({ "type": "integer", "format": "uint64", "minimum": 0 })
@@ -75,8 +78,12 @@ pub(super) fn well_known(message: &MessageDescriptor, form: Form) -> Option<Valu
         let mut schema = scalar(&kind, form);
         if form == Form::Json {
             // A wrapper is its wrapped value, or null when unset.
-            let ty = schema["type"].take();
-            schema["type"] = json!([ty, "null"]);
+            let mut types = match schema["type"].take() {
+                Value::Array(types) => types,
+                one => vec![one],
+            };
+            types.push(json!("null"));
+            schema["type"] = Value::Array(types);
         }
         return Some(schema);
     }
@@ -140,7 +147,7 @@ mod tests {
             (
                 Kind::Int64,
                 Form::Json,
-                json!({ "type": "string", "format": "int64", "pattern": "^-?[0-9]+$" }),
+                json!({ "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]{1,19}$", "minimum": i64::MIN, "maximum": i64::MAX }),
             ),
             (
                 Kind::Sfixed64,
@@ -150,7 +157,7 @@ mod tests {
             (
                 Kind::Fixed64,
                 Form::Json,
-                json!({ "type": "string", "format": "uint64", "pattern": "^[0-9]+$" }),
+                json!({ "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$", "minimum": 0, "maximum": u64::MAX }),
             ),
             (
                 Kind::Uint64,
@@ -191,7 +198,7 @@ mod tests {
             (
                 "google.protobuf.Int64Value",
                 "type",
-                json!(["string", "null"]),
+                json!(["string", "integer", "null"]),
             ),
             (
                 "google.protobuf.BoolValue",

@@ -107,7 +107,7 @@ impl Schemas {
                 well_known(&m, Form::Text).unwrap_or_else(|| json!({ "type": "string" }))
             }
             (Kind::Enum(e), Form::Json) => self.enumeration(&e),
-            (Kind::Enum(e), Form::Text) => enum_schema(&e),
+            (Kind::Enum(e), Form::Text) => enum_schema(&e, Form::Text),
             (kind, form) => scalar(&kind, form),
         }
     }
@@ -133,7 +133,7 @@ impl Schemas {
         while let Some(next) = self.queue.pop() {
             let (name, schema) = match next {
                 Named::Message(m) => (m.full_name().to_owned(), self.message_schema(&m)),
-                Named::Enum(e) => (e.full_name().to_owned(), enum_schema(&e)),
+                Named::Enum(e) => (e.full_name().to_owned(), enum_schema(&e, Form::Json)),
             };
             self.named.insert(name, schema);
         }
@@ -159,6 +159,8 @@ impl Schemas {
             if !notes.is_empty() {
                 describe(&mut schema, &notes.join("\n\n"));
             }
+            // proto3 JSON reads `null` as the field's default, for every field.
+            let schema = json!({ "anyOf": [schema, { "type": "null" }] });
             properties.insert(self.property_name(&field), schema);
         }
         let mut notes: Vec<String> = comments::of(&message.parent_file(), message.path())
@@ -205,9 +207,14 @@ pub(super) fn describe(schema: &mut Value, text: &str) {
     }
 }
 
-/// An enum: its value names, each value's comment in the description.
-fn enum_schema(e: &EnumDescriptor) -> Value {
-    let names: Vec<String> = e.values().map(|v| v.name().to_owned()).collect();
+/// An enum: its value names (what replies carry) and numbers (which
+/// requests may use too), each value's comment in the description.
+fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
+    let names: Vec<Value> = e.values().map(|v| Value::from(v.name())).collect();
+    let numbers = e.values().map(|v| match form {
+        Form::Json => Value::from(v.number()),
+        Form::Text => Value::from(v.number().to_string()),
+    });
     let mut lines: Vec<String> = comments::of(&e.parent_file(), e.path())
         .into_iter()
         .collect();
@@ -221,7 +228,11 @@ fn enum_schema(e: &EnumDescriptor) -> Value {
     if !values.is_empty() {
         lines.push(values.join("\n"));
     }
-    let mut schema = json!({ "type": "string", "enum": names });
+    let all: Vec<Value> = names.into_iter().chain(numbers).collect();
+    let mut schema = match form {
+        Form::Json => json!({ "enum": all }),
+        Form::Text => json!({ "type": "string", "enum": all }),
+    };
     if !lines.is_empty() {
         describe(&mut schema, &lines.join("\n\n"));
     }
@@ -246,6 +257,19 @@ mod tests {
         d.pool().clone()
     }
 
+    /// A properties object with each `anyOf: [schema, null]` unwrapped.
+    fn unwrapped(properties: &Value) -> Value {
+        let map = properties.as_object().cloned().unwrap_or_default();
+        Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let inner = v.get("anyOf").and_then(|a| a.get(0)).cloned().unwrap_or(v);
+                    (k, inner)
+                })
+                .collect(),
+        )
+    }
+
     /// The `Thing` schema and every named schema it pulled in.
     fn thing(proto_names: bool) -> Map<String, Value> {
         let pool = fixture();
@@ -261,16 +285,16 @@ mod tests {
     #[test]
     fn every_field_kind_in_proto3_json_form() {
         let all = thing(false);
-        let p = &all["testing.v1.Thing"]["properties"];
+        let p = &unwrapped(&all["testing.v1.Thing"]["properties"]);
         let cases = [
             ("id", json!({ "type": "string" })),
             (
                 "big",
-                json!({ "type": "string", "format": "int64", "pattern": "^-?[0-9]+$" }),
+                json!({ "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]{1,19}$", "minimum": i64::MIN, "maximum": i64::MAX }),
             ),
             (
                 "ubig",
-                json!({ "type": "string", "format": "uint64", "pattern": "^[0-9]+$" }),
+                json!({ "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$", "minimum": 0, "maximum": u64::MAX }),
             ),
             ("small", json!({ "type": "integer", "format": "int32" })),
             ("ratio", json!({ "type": "number", "format": "double" })),
@@ -311,7 +335,7 @@ mod tests {
         assert_eq!(p["at"]["format"], "date-time");
         assert!(p["ttl"]["pattern"].as_str().unwrap().ends_with("s$"));
         assert_eq!(p["mask"]["type"], "string");
-        assert_eq!(p["maybe"]["type"], json!(["string", "null"]));
+        assert_eq!(p["maybe"]["type"], json!(["string", "integer", "null"]));
         assert_eq!(p["extra"]["type"], "object");
         assert_eq!(p["note"]["type"], "string");
         let word = p["word"]["description"].as_str().unwrap();
@@ -331,7 +355,8 @@ mod tests {
         let all = thing(false);
         assert_eq!(
             all["testing.v1.Color"]["enum"],
-            json!(["COLOR_UNSPECIFIED", "RED", "GREEN"])
+            // Names, as replies write them; numbers, which requests may use.
+            json!(["COLOR_UNSPECIFIED", "RED", "GREEN", 0, 1, 2])
         );
         assert!(all["testing.v1.Color"]["description"]
             .as_str()
@@ -339,11 +364,11 @@ mod tests {
             .contains("- `RED`: Red."));
         let nested = &all["testing.v1.Nested"];
         assert_eq!(
-            nested["properties"]["child"]["$ref"],
+            unwrapped(&nested["properties"])["child"]["$ref"],
             "#/components/schemas/testing.v1.Nested"
         );
         assert_eq!(
-            nested["properties"]["child"]["description"],
+            unwrapped(&nested["properties"])["child"]["description"],
             "Deeper still."
         );
         assert_eq!(nested["description"], "Nested fields.");

@@ -134,8 +134,9 @@ async fn call(
     if !parts.headers.contains_key(REQUEST_ID) {
         metadata.as_mut().insert(REQUEST_ID, request_id.clone());
     }
-    let precondition = parts.headers.contains_key(header::IF_MATCH)
-        || parts.headers.contains_key(header::IF_NONE_MATCH);
+    // An empty If-Match is no precondition (and is not passed on).
+    let present = |name| parts.headers.get(name).is_some_and(|v| !v.is_empty());
+    let precondition = present(header::IF_MATCH) || present(header::IF_NONE_MATCH);
     let idempotent = matches!(parts.method, Method::GET | Method::PUT | Method::DELETE);
     let (target, path) = gateway.target(index);
     let request = Call {

@@ -59,7 +59,7 @@ pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> Metadata
                     out.append(name, value.clone());
                 }
             }
-        } else if PASSED.contains(&key) || forward.contains(name) {
+        } else if (PASSED.contains(&key) || forward.contains(name)) && !value.is_empty() {
             out.append(name.clone(), value.clone());
         }
     }
