@@ -30,6 +30,8 @@
 # gateway and the backend share the cores. peakRSS is the gateway's VmHWM at the end of that kind.
 # Compare figures only within one run: absolute values vary a lot between machines.
 #
+# Target inprocess is the example service with REST served in process (benches/in_process.rs): its
+# cpu/req includes the service's own work, so compare it with restgate's cpu/req plus the backend's.
 # Targets restgate-memory, restgate-file and restgate-redis measure keyed POSTs (a fresh
 # Idempotency-Key per request, load/post_keyed.lua) against each idempotency store; the Redis one
 # starts its own redis-server:
@@ -88,7 +90,7 @@ fi
 
 # ---- build ---------------------------------------------------------------------------------------
 if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example static_proxy --example example_service) \
+  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example static_proxy --example example_service --example in_process) \
   || { note "building restgate failed; building the examples alone"
        (cd "$root" && nice -n 10 cargo build --release --example static_proxy --example example_service) || exit 1; }
 fi
@@ -193,10 +195,13 @@ for t in $TARGETS; do
           start redis "127.0.0.1:$redis_port" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no || continue
           cmd+=(--idempotency "redis://127.0.0.1:$redis_port") ;;
       esac ;;
+    inprocess)
+      # REST in process: no backend hop; its CPU includes the service's own.
+      cmd=("$rel/examples/in_process" --listen "127.0.0.1:$port") ;;
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate static restgate-memory restgate-file restgate-redis)"; continue ;;
+    *) note "unknown target '$t' (known: restgate static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started

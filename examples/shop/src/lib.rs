@@ -96,20 +96,11 @@ impl Orders for Shop {
 }
 
 /// gRPC and REST for one shop on one router: gRPC by content type, REST
-/// (with `/openapi.json`) otherwise.
+/// (with its OpenAPI document at `/openapi.json`) otherwise.
 pub fn app(shop: Shop) -> Result<axum::Router, Box<dyn std::error::Error + Send + Sync>> {
     let rest = restgate::serve::InProcess::new(pb::DESCRIPTOR_SET)?
         .service(OrdersServer::new(shop.clone()))
-        .router()?
-        .route(
-            "/openapi.json",
-            axum::routing::get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    pb::OPENAPI,
-                )
-            }),
-        );
+        .router()?;
     let grpc = tonic::service::Routes::new(OrdersServer::new(shop));
     Ok(restgate::serve::grpc_and_rest(grpc, rest))
 }

@@ -66,4 +66,7 @@ async fn rest_and_grpc_on_one_port() {
         .unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
     assert!(openapi["paths"]["/v1/shops/{shop_id}/orders"]["post"].is_object());
+    // The build step wrote the same operations to OUT_DIR.
+    let built: Value = serde_json::from_str(shop_example::pb::OPENAPI).unwrap();
+    assert_eq!(built["paths"], openapi["paths"]);
 }
