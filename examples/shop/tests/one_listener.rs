@@ -70,3 +70,24 @@ async fn rest_and_grpc_on_one_port() {
     let built: Value = serde_json::from_str(shop_example::pb::OPENAPI).unwrap();
     assert_eq!(built["paths"], openapi["paths"]);
 }
+
+#[test]
+fn the_built_openapi_document_passes_an_independent_validator() {
+    let dir = std::env::temp_dir().join(format!("shop-openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.json");
+    std::fs::write(&file, shop_example::pb::OPENAPI).unwrap();
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = std::process::Command::new(python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("run python3 (pip install openapi-spec-validator)");
+    assert!(
+        out.status.success(),
+        "pip install openapi-spec-validator; the validator said:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
