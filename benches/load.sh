@@ -30,6 +30,8 @@
 # gateway and the backend share the cores. peakRSS is the gateway's VmHWM at the end of that kind.
 # Compare figures only within one run: absolute values vary a lot between machines.
 #
+# Targets restgate-nolog (--access-log=false) and restgate-quiet (no access log, no metrics) show
+# what observability costs per request beside the default restgate target.
 # Target inprocess is the example service with REST served in process (benches/in_process.rs): its
 # cpu/req includes the service's own work, so compare it with restgate's cpu/req plus the backend's.
 # Targets restgate-memory, restgate-file and restgate-redis measure keyed POSTs (a fresh
@@ -182,10 +184,13 @@ port=$PORT_BASE
 for t in $TARGETS; do
   kinds="post put get"
   case $t in
-    restgate|restgate-memory|restgate-file|restgate-redis)
+    restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
       cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       case $t in
+        # The cost of observability: without access logs, and without logs and metrics.
+        restgate-nolog) cmd+=(--access-log=false) ;;
+        restgate-quiet) cmd+=(--access-log=false --metrics=false) ;;
         # Keyed POSTs (a fresh Idempotency-Key each) against each idempotency store.
         restgate-memory) kinds="post keyed" ;;
         restgate-file) kinds="keyed"; cmd+=(--idempotency "file:$logs/keys.redb") ;;
@@ -202,7 +207,7 @@ for t in $TARGETS; do
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
+    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started

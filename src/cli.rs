@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 
 use crate::compile::{Compiled, Input, RouteTable};
-use crate::config::{ConfigError, ServeConfig, Settings};
+use crate::config::{ConfigError, LogFormat, ServeConfig, Settings};
 use crate::serve::{runtime, Shared};
 
 /// restgate: serve gRPC services as a REST/JSON API.
@@ -231,6 +231,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_logging(config.log_format);
     if args.demo {
         match crate::serve::start_example_service() {
             Ok(addr) => config.upstreams.default = format!("http://{addr}").parse().ok(),
@@ -291,7 +292,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         .and_then(|l| l.local_addr().ok())
         .unwrap_or(config.listen);
     let table = Arc::clone(&shared);
-    let running = match runtime::start(shared, listeners) {
+    let running = match runtime::start(shared, listeners, config.header_read_timeout) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("restgate: cannot start workers: {e}");
@@ -319,8 +320,22 @@ fn serve(args: &ServeArgs) -> ExitCode {
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
     tracing::info!("stopping: draining requests in flight");
-    running.shutdown();
+    running.shutdown(config.shutdown_grace);
     ExitCode::SUCCESS
+}
+
+/// Logs to stderr through tracing-subscriber, filtered by `RUST_LOG`
+/// (default `info`), pretty or one JSON object per line.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// `1 route`, `3 routes`.

@@ -20,12 +20,23 @@ use serde::Deserialize;
 
 use crate::cli::InputArgs;
 use crate::idempotency::StoreSpec;
-use crate::serve::{ServeOptions, Upstreams};
+use crate::serve::{CorsOptions, ServeOptions, Upstreams};
 use crate::transcode::JsonOptions;
 use crate::upstream::RetryPolicy;
 
 /// Prefix of the environment variables that set settings.
 pub const ENV_PREFIX: &str = "RESTGATE_";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, one line per event.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
 
 /// The settings that are lists.
 const LISTS: &[&str] = &[
@@ -95,6 +106,57 @@ pub struct Settings {
     /// PATCH are never retried [default: 3].
     #[arg(long, value_name = "N")]
     pub retry_attempts: Option<u32>,
+    /// Requests served at once; beyond it the gateway answers 503 with
+    /// Retry-After [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_requests: Option<usize>,
+    /// The most a whole request may take, body included; 504 beyond
+    /// [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub request_timeout: Option<Duration>,
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub header_read_timeout: Option<Duration>,
+    /// On SIGTERM, how long requests in flight may take to finish before the
+    /// gateway exits anyway [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_grace: Option<Duration>,
+    /// One log line per request: route, status, latency, request id
+    /// [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub access_log: Option<bool>,
+    /// Count requests in /metrics [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub metrics: Option<bool>,
+    /// How logs are written: pretty or json [default: pretty].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// A path prefix for /healthz, /readyz, /metrics and /openapi.json, so
+    /// they never collide with API routes, e.g. /_restgate [default: none].
+    #[arg(long, value_name = "PREFIX")]
+    pub ops_prefix: Option<String>,
+    /// Origins allowed to call from a browser (CORS), `*` for any; repeatable.
+    /// None: no CORS.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub cors_origins: Vec<String>,
+    /// Methods allowed cross-origin [default: GET, POST, PUT, PATCH, DELETE].
+    #[arg(long = "cors-method", value_name = "METHOD")]
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub cors_methods: Vec<String>,
+    /// Request headers allowed cross-origin [default: content-type,
+    /// authorization, idempotency-key, if-match, if-none-match, x-request-id].
+    #[arg(long = "cors-header", value_name = "NAME")]
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub cors_headers: Vec<String>,
+    /// How long browsers may cache a preflight answer [default: 10m].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub cors_max_age: Option<Duration>,
 }
 
 /// Why the settings cannot be used. Every message names the key.
@@ -149,6 +211,12 @@ pub struct ServeConfig {
     pub options: ServeOptions,
     /// The idempotency store.
     pub idempotency: StoreSpec,
+    /// How long a client may take to send its headers.
+    pub header_read_timeout: Duration,
+    /// How long requests in flight may take to finish on SIGTERM.
+    pub shutdown_grace: Duration,
+    /// How logs are written.
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -243,6 +311,20 @@ impl Settings {
             emit_unpopulated: over.emit_unpopulated.or(self.emit_unpopulated),
             proto_field_names: over.proto_field_names.or(self.proto_field_names),
             forward_header: list(self.forward_header, over.forward_header),
+            max_concurrent_requests: over
+                .max_concurrent_requests
+                .or(self.max_concurrent_requests),
+            request_timeout: over.request_timeout.or(self.request_timeout),
+            header_read_timeout: over.header_read_timeout.or(self.header_read_timeout),
+            shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
+            access_log: over.access_log.or(self.access_log),
+            metrics: over.metrics.or(self.metrics),
+            log_format: over.log_format.or(self.log_format),
+            ops_prefix: over.ops_prefix.or(self.ops_prefix),
+            cors_origins: list(self.cors_origins, over.cors_origins),
+            cors_methods: list(self.cors_methods, over.cors_methods),
+            cors_headers: list(self.cors_headers, over.cors_headers),
+            cors_max_age: over.cors_max_age.or(self.cors_max_age),
             idempotency: over.idempotency.or(self.idempotency),
             idempotency_ttl: over.idempotency_ttl.or(self.idempotency_ttl),
             retry_attempts: over.retry_attempts.or(self.retry_attempts),
@@ -307,10 +389,107 @@ impl Settings {
                 idempotency_ttl: self
                     .idempotency_ttl
                     .unwrap_or(crate::idempotency::DEFAULT_TTL),
+                max_concurrent_requests: match self.max_concurrent_requests {
+                    Some(0) => {
+                        return Err(invalid(
+                            "max-concurrent-requests",
+                            "must be at least 1".to_owned(),
+                        ))
+                    }
+                    n => n,
+                },
+                request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(60)),
+                access_log: self.access_log.unwrap_or(true),
+                metrics: self.metrics.unwrap_or(true),
+                ops_prefix: ops_prefix(self.ops_prefix.as_deref().unwrap_or(""))?,
+                cors: cors(
+                    &self.cors_origins,
+                    &self.cors_methods,
+                    &self.cors_headers,
+                    self.cors_max_age,
+                )?,
             },
             idempotency: self.idempotency.unwrap_or_default(),
+            header_read_timeout: self.header_read_timeout.unwrap_or(Duration::from_secs(10)),
+            shutdown_grace: self.shutdown_grace.unwrap_or(Duration::from_secs(30)),
+            log_format: self.log_format.unwrap_or_default(),
         })
     }
+}
+
+fn invalid(key: &'static str, message: String) -> ConfigError {
+    ConfigError::Invalid { key, message }
+}
+
+/// `""` or `/something` without a trailing slash.
+fn ops_prefix(prefix: &str) -> Result<String, ConfigError> {
+    let prefix = prefix.trim_end_matches('/');
+    if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.contains(['{', '}', '*', ' '])) {
+        return Err(invalid(
+            "ops-prefix",
+            format!("{prefix:?} must be a plain path like /_restgate"),
+        ));
+    }
+    Ok(prefix.to_owned())
+}
+
+/// The CORS settings, or `None` when no origin is allowed.
+fn cors(
+    origins: &[String],
+    methods: &[String],
+    headers: &[String],
+    max_age: Option<Duration>,
+) -> Result<Option<CorsOptions>, ConfigError> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    for origin in origins {
+        if origin != "*" && http::HeaderValue::from_str(origin).is_err() {
+            return Err(invalid(
+                "cors-origins",
+                format!("{origin:?} is not an origin"),
+            ));
+        }
+    }
+    let methods = if methods.is_empty() {
+        ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        methods.to_vec()
+    };
+    let headers = if headers.is_empty() {
+        [
+            "content-type",
+            "authorization",
+            "idempotency-key",
+            "if-match",
+            "if-none-match",
+            "x-request-id",
+        ]
+        .map(String::from)
+        .to_vec()
+    } else {
+        headers.to_vec()
+    };
+    Ok(Some(CorsOptions {
+        origins: origins.to_vec(),
+        methods: methods
+            .iter()
+            .map(|m| {
+                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| invalid("cors-methods", format!("{m:?} is not a method")))
+            })
+            .collect::<Result<_, _>>()?,
+        headers: headers
+            .iter()
+            .map(|h| {
+                HeaderName::from_bytes(h.as_bytes())
+                    .map_err(|_| invalid("cors-headers", format!("{h:?} is not a header name")))
+            })
+            .collect::<Result<_, _>>()?,
+        max_age: max_age.unwrap_or(Duration::from_secs(600)),
+    }))
 }
 
 /// Parses `[SERVICE=]URI` entries.
@@ -326,6 +505,7 @@ fn upstreams(specs: &[String]) -> Result<Upstreams, ConfigError> {
             None => (None, spec.as_str()),
         };
         let uri: Uri = uri.parse().map_err(|e| invalid(format!("{spec:?}: {e}")))?;
+        let uri = crate::upstream::RemoteSpec::single(uri);
         match service {
             Some(service) => {
                 upstreams.by_service.insert(service.to_owned(), uri);
@@ -451,6 +631,9 @@ mod tests {
             format!("{:?}", defaults.options)
         );
         assert_eq!(example.idempotency, defaults.idempotency);
+        assert_eq!(example.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(example.shutdown_grace, defaults.shutdown_grace);
+        assert_eq!(example.log_format, defaults.log_format);
     }
 
     #[test]

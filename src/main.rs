@@ -7,13 +7,6 @@ use restgate::cli::{self, Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     // A bare `restgate` is the demo: the example service behind the gateway.
     let command = args
         .command

@@ -46,7 +46,9 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
 /// Whether `name` is one of the files restgate or protobuf itself provides;
 /// their services (if any) are never routed.
 pub(crate) fn is_builtin(name: &str) -> bool {
-    name.starts_with("google/protobuf/") || BUILTIN_FILES.iter().any(|(n, _)| *n == name)
+    name.starts_with("google/protobuf/")
+        || name == "grpc/health/v1/health.proto"
+        || BUILTIN_FILES.iter().any(|(n, _)| *n == name)
 }
 
 /// What to load.

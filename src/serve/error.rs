@@ -56,6 +56,12 @@ pub enum ServeError {
     /// The idempotency store did not answer; the request was not run.
     #[error("{0}")]
     Store(StoreError),
+    /// More requests in flight than `max-concurrent-requests` allows.
+    #[error("too many requests in flight; retry shortly")]
+    Overloaded,
+    /// The whole request took longer than `request-timeout`.
+    #[error("the request took longer than {0:?}")]
+    RequestTimeout(std::time::Duration),
 }
 
 impl ServeError {
@@ -98,6 +104,8 @@ impl ServeError {
             ServeError::KeyInFlight => (Code::Aborted, StatusCode::CONFLICT),
             ServeError::KeyReused => (Code::InvalidArgument, StatusCode::UNPROCESSABLE_ENTITY),
             ServeError::Store(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            ServeError::Overloaded => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            ServeError::RequestTimeout(_) => (Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT),
         }
     }
 
@@ -113,7 +121,7 @@ impl ServeError {
                 }
                 UpstreamError::BadUri { .. } => true,
             },
-            ServeError::Store(_) => true,
+            ServeError::Store(_) | ServeError::Overloaded | ServeError::RequestTimeout(_) => true,
             _ => false,
         }
     }
@@ -166,6 +174,10 @@ impl ServeError {
             HeaderValue::from_static("application/json"),
         );
         let details = match &self {
+            ServeError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                Vec::new()
+            }
             ServeError::MethodNotAllowed(methods) => {
                 let allow = methods
                     .iter()

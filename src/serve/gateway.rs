@@ -6,20 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::PathAndQuery;
-use http::{HeaderName, Uri};
+use http::HeaderName;
 
+use super::metrics::Metrics;
 use crate::compile::RouteTable;
 use crate::idempotency::{IdempotencyStore, MemoryStore};
 use crate::transcode::JsonOptions;
-use crate::upstream::{Endpoint, LocalService, RetryPolicy, Upstream, UpstreamError};
+use crate::upstream::{Endpoint, LocalService, RemoteSpec, RetryPolicy, Upstream, UpstreamError};
 
 /// Where each service's calls go: `--upstream [SERVICE=]URI`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Upstreams {
     /// For every service without its own entry.
-    pub default: Option<Uri>,
+    pub default: Option<RemoteSpec>,
     /// By service full name (`examples.v1.UserService`).
-    pub by_service: HashMap<String, Uri>,
+    pub by_service: HashMap<String, RemoteSpec>,
 }
 
 /// Settings of `restgate serve`.
@@ -37,6 +38,32 @@ pub struct ServeOptions {
     pub retry: RetryPolicy,
     /// How long the answer of a keyed POST is kept for replay.
     pub idempotency_ttl: Duration,
+    /// Requests served at once; beyond it, 503 with `Retry-After`. `None`: no limit.
+    pub max_concurrent_requests: Option<usize>,
+    /// The most a whole request may take, body included; 504 beyond.
+    pub request_timeout: Duration,
+    /// One log line per request (route, status, latency, request id).
+    pub access_log: bool,
+    /// Count requests in `/metrics`.
+    pub metrics: bool,
+    /// Where `/healthz`, `/readyz`, `/metrics` and `/openapi.json` live:
+    /// under this prefix (e.g. `/_restgate`), so they never collide with API routes.
+    pub ops_prefix: String,
+    /// Cross-origin requests; `None`: no CORS headers, preflights are 405s.
+    pub cors: Option<CorsOptions>,
+}
+
+/// CORS settings: which origins may call, with which methods and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsOptions {
+    /// Allowed origins; `*` allows any.
+    pub origins: Vec<String>,
+    /// Allowed methods.
+    pub methods: Vec<http::Method>,
+    /// Allowed request headers.
+    pub headers: Vec<HeaderName>,
+    /// How long a browser may cache a preflight answer.
+    pub max_age: Duration,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +75,12 @@ impl Default for ServeOptions {
             forward_headers: Vec::new(),
             retry: RetryPolicy::default(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
+            max_concurrent_requests: None,
+            request_timeout: Duration::from_secs(60),
+            access_log: true,
+            metrics: true,
+            ops_prefix: String::new(),
+            cors: None,
         }
     }
 }
@@ -64,6 +97,10 @@ pub struct Shared {
     pub store: Arc<dyn IdempotencyStore>,
     /// The OpenAPI 3.1 document of the table, served at `/openapi.json`.
     pub openapi: bytes::Bytes,
+    /// What `/metrics` shows; shared by every worker.
+    pub metrics: Metrics,
+    /// Permits for `max_concurrent_requests`, shared by every worker.
+    pub limiter: Option<Arc<tokio::sync::Semaphore>>,
     /// Per route: `/package.Service/Method`.
     paths: Vec<PathAndQuery>,
     /// Per route: index into `endpoints`.
@@ -105,11 +142,12 @@ impl Shared {
             }
         }
         Shared::resolve(table, options, |service| {
-            let uri = upstreams
+            let spec = upstreams
                 .by_service
                 .get(service)
                 .or(upstreams.default.as_ref())?;
-            Some((uri.to_string(), Endpoint::Remote(uri.clone())))
+            // Equal specs share one upstream (endpoints, TLS and timeouts).
+            Some((format!("{spec:?}"), Endpoint::Remote(spec.clone())))
         })
     }
 
@@ -164,10 +202,15 @@ impl Shared {
         let openapi = serde_json::to_vec(&crate::openapi::document(&table, &openapi_options))
             .unwrap_or_default()
             .into();
+        let limiter = options
+            .max_concurrent_requests
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         Ok(Shared {
             table,
             options,
             openapi,
+            metrics: Metrics::new(),
+            limiter,
             store: Arc::new(MemoryStore::new()),
             paths,
             route_upstream,
@@ -201,6 +244,54 @@ impl Gateway {
             .map(Upstream::from_endpoint)
             .collect::<Result<_, _>>()?;
         Ok(Gateway { shared, upstreams })
+    }
+
+    /// Checks every upstream: `Ok` when each answers `grpc.health.v1`
+    /// Check with SERVING, or has no health service (UNIMPLEMENTED) but
+    /// answers; else why not.
+    pub async fn check_upstreams(&self) -> Result<(), String> {
+        use prost_reflect::{DescriptorPool, DynamicMessage};
+        // grpc.health.v1 is part of the embedded descriptor set.
+        static POOL: std::sync::OnceLock<Option<DescriptorPool>> = std::sync::OnceLock::new();
+        let pool = POOL
+            .get_or_init(|| DescriptorPool::decode(crate::pb::DESCRIPTOR_SET).ok())
+            .as_ref()
+            .ok_or("the embedded descriptor set does not decode")?;
+        let (Some(request), Some(reply)) = (
+            pool.get_message_by_name("grpc.health.v1.HealthCheckRequest"),
+            pool.get_message_by_name("grpc.health.v1.HealthCheckResponse"),
+        ) else {
+            return Err("grpc.health.v1 is missing from the embedded descriptor set".to_owned());
+        };
+        let request = DynamicMessage::new(request);
+        let path = PathAndQuery::from_static("/grpc.health.v1.Health/Check");
+        for (i, upstream) in self.upstreams.iter().enumerate() {
+            let answer = upstream
+                .unary(
+                    path.clone(),
+                    request.clone(),
+                    Default::default(),
+                    reply.clone(),
+                    Duration::from_secs(2),
+                )
+                .await;
+            let status = |m: &DynamicMessage| {
+                m.get_field_by_name("status")
+                    .and_then(|v| v.as_enum_number())
+            };
+            match answer {
+                Ok(r) if status(&r.message) == Some(1) => {}
+                Ok(r) => {
+                    return Err(format!(
+                        "upstream {i} is not serving (health status {:?})",
+                        status(&r.message)
+                    ))
+                }
+                Err(UpstreamError::Status(s)) if s.code() == tonic::Code::Unimplemented => {}
+                Err(e) => return Err(format!("upstream {i}: {e}")),
+            }
+        }
+        Ok(())
     }
 
     /// The upstream and gRPC path of route `index`.

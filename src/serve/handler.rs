@@ -22,15 +22,40 @@ use crate::upstream::{self, Call, UpstreamError};
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// Serves one request; always answers, with `X-Request-Id` set.
+/// Serves one request; always answers, with `X-Request-Id` set. Counts it
+/// in the metrics and, when enabled, logs one line for it.
 pub(super) async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let shared = &gateway.shared;
+    let _in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
     let request_id = request
         .headers()
         .get(REQUEST_ID)
         .filter(|v| !v.is_empty())
         .cloned()
         .unwrap_or_else(new_request_id);
-    let answer = match serve(&gateway, request, &request_id).await {
+    let method = request.method().clone();
+    let mut route = None;
+    let outcome = match shared
+        .limiter
+        .as_ref()
+        .map(|l| Arc::clone(l).try_acquire_owned())
+    {
+        Some(Err(_)) => Err(ServeError::Overloaded),
+        permit => {
+            let _permit = permit;
+            match tokio::time::timeout(
+                shared.options.request_timeout,
+                serve(&gateway, request, &request_id, &mut route),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ServeError::RequestTimeout(shared.options.request_timeout)),
+            }
+        }
+    };
+    let answer = match outcome {
         Ok(answer) => answer,
         Err(error) => {
             if error.status().is_server_error() {
@@ -39,6 +64,21 @@ pub(super) async fn handle(State(gateway): State<Arc<Gateway>>, request: Request
             error.answer()
         }
     };
+    let template = route.map_or("-", |i| shared.table.routes()[i].template.as_str());
+    let elapsed = started.elapsed();
+    shared
+        .metrics
+        .answered(template, method.as_str(), answer.status.as_u16(), elapsed);
+    if shared.options.access_log {
+        tracing::info!(
+            target: "restgate::access",
+            method = %method,
+            route = template,
+            status = answer.status.as_u16(),
+            latency_us = elapsed.as_micros() as u64,
+            request_id = request_id.to_str().unwrap_or("-"),
+        );
+    }
     let mut response = answer.into_response();
     response.headers_mut().insert(REQUEST_ID, request_id);
     response
@@ -53,10 +93,12 @@ fn new_request_id() -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
+/// `route` is set to the matched route's index as soon as it is known.
 async fn serve(
     gateway: &Gateway,
     request: Request,
     request_id: &HeaderValue,
+    route_index: &mut Option<usize>,
 ) -> Result<Answer, ServeError> {
     let shared = &gateway.shared;
     let (parts, body) = request.into_parts();
@@ -65,6 +107,7 @@ async fn serve(
         Lookup::MethodNotAllowed(allowed) => return Err(ServeError::MethodNotAllowed(allowed)),
         Lookup::NotFound => return Err(ServeError::NotFound(parts.uri.path().to_owned())),
     };
+    *route_index = Some(index);
     let route = &shared.table.routes()[index];
 
     let body = if route.body == Body::None {
@@ -98,7 +141,10 @@ async fn serve(
         idempotency::fingerprint(&parts.method, route.template.as_str(), &parts.uri, &body);
     let lease = deadline(&parts.headers, shared.options.timeout) + LEASE_MARGIN;
     match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
-        Begin::Replay(answer) => Ok(answer),
+        Begin::Replay(answer) => {
+            shared.metrics.replayed();
+            Ok(answer)
+        }
         Begin::Run(claimed) => {
             let outcome = call(gateway, index, &parts, &captures, message, request_id).await;
             idempotency::finish(store, claimed, &outcome, shared.options.idempotency_ttl).await;
@@ -149,6 +195,13 @@ async fn call(
     let reply = upstream::call(target, request, idempotent, &shared.options.retry)
         .await
         .map_err(|error| {
+            let code = match &error {
+                UpstreamError::Unavailable(_) => "unavailable",
+                UpstreamError::DeadlineExceeded(_) => "deadline",
+                UpstreamError::Status(status) => code_name(status.code()),
+                UpstreamError::BadUri { .. } => "misconfigured",
+            };
+            shared.metrics.upstream_error(route.template.as_str(), code);
             let details = match &error {
                 UpstreamError::Status(status) => transcode::status_details(
                     route.rpc.parent_pool(),
@@ -200,6 +253,30 @@ async fn call(
         headers,
         body: body.into(),
     })
+}
+
+/// A gRPC code's name, as metrics label it.
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
 }
 
 /// The created item's URI, or `None` (logged) when it cannot be built.

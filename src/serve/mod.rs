@@ -13,32 +13,27 @@ mod gateway;
 mod handler;
 mod idempotency;
 mod in_process;
+mod metrics;
+mod ops;
 pub mod runtime;
 
 use std::sync::Arc;
 
 pub use demo::{demo_commands, start_example_service};
 pub use error::ServeError;
-pub use gateway::{Gateway, ServeOptions, SetupError, Shared, Upstreams};
+pub use gateway::{CorsOptions, Gateway, ServeOptions, SetupError, Shared, Upstreams};
 pub use in_process::{grpc_and_rest, InProcess};
+pub use metrics::Metrics;
 
-/// The axum app of one worker: the REST routes, and the OpenAPI document
-/// at `/openapi.json`.
+/// The axum app of one worker: the REST routes, the operational endpoints
+/// (under the configured prefix) and CORS when configured.
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
-    axum::Router::new()
-        .route("/openapi.json", axum::routing::get(openapi))
+    let cors = gateway.shared.options.cors.clone();
+    let router = ops::routes(&gateway.shared.options.ops_prefix)
         .fallback(handler::handle)
-        .with_state(gateway)
-}
-
-/// `GET /openapi.json`: the document of the routes this gateway serves.
-async fn openapi(
-    axum::extract::State(gateway): axum::extract::State<Arc<Gateway>>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    (
-        [(http::header::CONTENT_TYPE, "application/json")],
-        gateway.shared.openapi.clone(),
-    )
-        .into_response()
+        .with_state(gateway);
+    match cors {
+        Some(cors) => router.layer(ops::cors_layer(&cors)),
+        None => router,
+    }
 }

@@ -11,8 +11,13 @@
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
-use axum::serve::ListenerExt as _;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
@@ -47,61 +52,128 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits for the workers.
-    pub fn shutdown(self) {
+    /// Stops accepting, lets requests in flight finish for at most `grace`,
+    /// then returns (the workers still running are left to the process exit).
+    pub fn shutdown(self, grace: Duration) {
         let _ = self.stop.send(true);
+        let deadline = std::time::Instant::now() + grace;
         for worker in self.workers {
-            let _ = worker.join();
+            while !worker.is_finished() && std::time::Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if worker.is_finished() {
+                let _ = worker.join();
+            } else {
+                tracing::warn!(
+                    ?grace,
+                    "requests still in flight after the grace period; exiting anyway"
+                );
+                return;
+            }
         }
     }
 }
 
-/// Starts one worker thread per listener, serving `shared`.
-pub fn start(shared: Arc<Shared>, listeners: Vec<TcpListener>) -> std::io::Result<Running> {
+/// Starts one worker thread per listener, serving `shared`. A client gets
+/// `header_read_timeout` to send a request's headers.
+pub fn start(
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+    header_read_timeout: Duration,
+) -> std::io::Result<Running> {
     let (stop, stopped) = watch::channel(false);
     let mut workers = Vec::with_capacity(listeners.len());
     for (i, listener) in listeners.into_iter().enumerate() {
         let shared = Arc::clone(&shared);
-        let mut stopped = stopped.clone();
+        let stopped = stopped.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let worker = thread::Builder::new()
             .name(format!("restgate-worker-{i}"))
             .spawn(move || {
-                runtime.block_on(async move {
-                    let gateway = match Gateway::new(shared) {
-                        Ok(g) => Arc::new(g),
-                        Err(e) => {
-                            tracing::error!(error = %e, "worker cannot start");
-                            return;
-                        }
-                    };
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::error!(error = %e, "worker cannot listen");
-                            return;
-                        }
-                    };
-                    let shutdown = async move {
-                        let _ = stopped.wait_for(|stop| *stop).await;
-                    };
-                    // Replies are small and written whole: send them at once.
-                    let listener = listener.tap_io(|tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    if let Err(e) = axum::serve(listener, app(gateway))
-                        .with_graceful_shutdown(shutdown)
-                        .await
-                    {
-                        tracing::error!(error = %e, "worker stopped");
-                    }
-                });
+                runtime.block_on(worker(shared, listener, stopped, header_read_timeout))
             })?;
         workers.push(worker);
     }
     Ok(Running { stop, workers })
+}
+
+/// One worker: accepts on its listener and serves each connection (HTTP/1.1
+/// or HTTP/2, cleartext h2c included) until told to stop, then waits for its
+/// connections to finish their requests.
+async fn worker(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+    header_read_timeout: Duration,
+) {
+    let gateway = match Gateway::new(shared) {
+        Ok(g) => Arc::new(g),
+        Err(e) => return tracing::error!(error = %e, "worker cannot start"),
+    };
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
+    };
+    let service = TowerToHyperService::new(app(gateway));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                // Replies are small and written whole: send them at once.
+                let _ = stream.set_nodelay(true);
+                let builder = builder.clone();
+                let service = service.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    // hyper's header timeout only starts once it knows the
+                    // protocol: a client that sends nothing, or half the HTTP/2
+                    // preface, is cut off here.
+                    if tokio::time::timeout(header_read_timeout, protocol_known(&stream)).await.is_err() {
+                        return;
+                    }
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(connection.into_owned()).await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = stopped.wait_for(|stop| *stop) => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Waits until the first bytes tell HTTP/1 from HTTP/2 (the 24-byte
+/// prior-knowledge preface, or anything that diverges from it), or the peer
+/// closes.
+async fn protocol_known(stream: &tokio::net::TcpStream) {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    loop {
+        match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n >= PREFACE.len() || buf[..n] != PREFACE[..n] => return,
+            // A partial preface: look again shortly. (Peeking leaves the
+            // socket readable, so waiting for readiness would spin.)
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
 }
 
 /// Waits for Ctrl-C or SIGTERM.

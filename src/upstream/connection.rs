@@ -1,25 +1,23 @@
-//! [`Upstream`]: one gRPC service endpoint, reached over one reused HTTP/2
-//! connection (per worker runtime), reconnected when it breaks.
+//! [`Upstream`]: one gRPC service, reached over the network — one or more
+//! endpoints, balanced and failed over (see `remote.rs`), over reused HTTP/2
+//! connections (per worker runtime) — or called in process.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::uri::{PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Uri};
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
-use tokio::net::TcpStream;
 use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
-use super::{DynamicCodec, UpstreamError};
-
-/// How long to wait for a TCP connection before answering 503.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+use super::remote::{Pool, Remote};
+use super::{DynamicCodec, RemoteSpec, UpstreamError};
 
 /// A successful unary reply.
 #[derive(Debug)]
@@ -44,8 +42,8 @@ pub type LocalService = tower::util::BoxCloneSyncService<
 /// in this process.
 #[derive(Clone)]
 pub enum Endpoint {
-    /// `http://host:port`.
-    Remote(Uri),
+    /// gRPC servers over the network: one or more endpoints.
+    Remote(RemoteSpec),
     /// A tonic service in this process.
     Local(LocalService),
 }
@@ -53,29 +51,29 @@ pub enum Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Endpoint::Remote(uri) => write!(f, "Remote({uri})"),
+            Endpoint::Remote(spec) => write!(f, "Remote({spec})"),
             Endpoint::Local(_) => f.write_str("Local"),
         }
     }
 }
 
-/// One upstream endpoint. Cheap to share within a worker; each worker
-/// runtime makes its own, so connections never cross runtimes.
+/// One upstream. Cheap to share within a worker; each worker runtime makes
+/// its own, so connections never cross runtimes.
 #[derive(Debug)]
 pub struct Upstream {
-    origin: Uri,
     transport: Transport,
 }
 
 #[derive(Debug)]
 enum Transport {
-    /// One HTTP/2 connection, made on first use and remade when it breaks.
-    Remote {
-        address: String,
-        slot: tokio::sync::Mutex<Option<SendRequest<Body>>>,
-    },
+    /// Endpoints over the network, each with one HTTP/2 connection made on
+    /// first use and remade when it breaks.
+    Remote(Arc<Remote>),
     /// The service itself.
-    Local(LocalServiceDebug),
+    Local {
+        origin: Uri,
+        service: LocalServiceDebug,
+    },
 }
 
 /// A [`LocalService`] that prints as `LocalService`.
@@ -91,83 +89,34 @@ impl Upstream {
     /// An upstream for `endpoint`.
     pub fn from_endpoint(endpoint: &Endpoint) -> Result<Upstream, UpstreamError> {
         match endpoint {
-            Endpoint::Remote(uri) => Upstream::new(uri),
+            Endpoint::Remote(spec) => Upstream::remote(spec),
             Endpoint::Local(service) => Ok(Upstream {
-                origin: Uri::from_static("http://in-process/"),
-                transport: Transport::Local(LocalServiceDebug(service.clone())),
+                transport: Transport::Local {
+                    origin: Uri::from_static("http://in-process/"),
+                    service: LocalServiceDebug(service.clone()),
+                },
             }),
         }
     }
 
-    /// An upstream at `uri` (`http://host:port`). Connects lazily.
+    /// An upstream at `uri` (`http://host:port`): [`RemoteSpec::single`].
     pub fn new(uri: &Uri) -> Result<Upstream, UpstreamError> {
-        let bad = |reason: &str| UpstreamError::BadUri {
-            uri: uri.to_string(),
-            reason: reason.to_owned(),
-        };
-        match uri.scheme() {
-            Some(s) if *s == Scheme::HTTP => {}
-            Some(s) if *s == Scheme::HTTPS => {
-                return Err(bad(
-                    "TLS to upstreams is not supported yet; use http:// (plaintext HTTP/2)",
-                ))
-            }
-            _ => return Err(bad("expected http://HOST:PORT")),
-        }
-        let authority = uri.authority().ok_or_else(|| bad("missing host"))?;
-        let port = authority.port_u16().unwrap_or(80);
-        let origin = Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(authority.clone())
-            .path_and_query("/")
-            .build()
-            .map_err(|e| bad(&e.to_string()))?;
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        Upstream::remote(&RemoteSpec::single(uri.clone()))
+    }
+
+    /// An upstream served by the endpoints of `spec`. Checks the spec and
+    /// loads its TLS files now (errors name the file); resolves and
+    /// connects lazily, on the first call.
+    pub fn remote(spec: &RemoteSpec) -> Result<Upstream, UpstreamError> {
         Ok(Upstream {
-            origin,
-            transport: Transport::Remote {
-                address: format!("{host}:{port}"),
-                slot: tokio::sync::Mutex::new(None),
-            },
+            transport: Transport::Remote(Arc::new(Remote::new(spec)?)),
         })
     }
 
-    /// The live connection, or a new one. Concurrent callers wait for one
-    /// connection attempt instead of each making their own.
-    async fn connection(
-        address: &str,
-        slot: &tokio::sync::Mutex<Option<SendRequest<Body>>>,
-    ) -> Result<Connection, UpstreamError> {
-        let mut slot = slot.lock().await;
-        if let Some(sender) = slot.as_ref().filter(|s| !s.is_closed()) {
-            return Ok(Connection(sender.clone()));
-        }
-        *slot = None;
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
-            .await
-            .map_err(|_| UpstreamError::Unavailable(format!("connecting to {address} timed out")))?
-            .map_err(|e| UpstreamError::Unavailable(format!("cannot connect to {address}: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            .adaptive_window(true)
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| {
-                UpstreamError::Unavailable(format!("HTTP/2 handshake with {address} failed: {e}"))
-            })?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "upstream connection closed");
-            }
-        });
-        *slot = Some(sender.clone());
-        Ok(Connection(sender))
-    }
-
-    /// One unary call of `path` with `request`, within `timeout`.
+    /// One unary call of `path` with `request`, within `timeout`. A remote
+    /// call goes to the next endpoint that is up (round robin); one that
+    /// cannot be connected to is passed over for the next, and a call that
+    /// never left (its connection had just broken) is sent again elsewhere.
     pub async fn unary(
         &self,
         path: PathAndQuery,
@@ -181,14 +130,21 @@ impl Upstream {
         request.set_timeout(timeout);
         let call = async {
             match &self.transport {
-                Transport::Remote { address, slot } => {
-                    let connection = Upstream::connection(address, slot).await?;
-                    let grpc = tonic::client::Grpc::with_origin(connection, self.origin.clone());
+                Transport::Remote(remote) => {
+                    let pool = remote.pool().await?;
+                    let (slot, sender) = remote.connection(&pool).await?;
+                    let origin = remote.origin(&pool, slot).clone();
+                    let connection = Connection {
+                        remote,
+                        pool: &pool,
+                        slot,
+                        sender,
+                    };
+                    let grpc = tonic::client::Grpc::with_origin(connection, origin);
                     unary_over(grpc, path, request, reply).await
                 }
-                Transport::Local(service) => {
-                    let grpc =
-                        tonic::client::Grpc::with_origin(service.0.clone(), self.origin.clone());
+                Transport::Local { origin, service } => {
+                    let grpc = tonic::client::Grpc::with_origin(service.0.clone(), origin.clone());
                     unary_over(grpc, path, request, reply).await
                 }
             }
@@ -244,32 +200,83 @@ where
     })
 }
 
-/// A tower service over one HTTP/2 connection: what tonic's `Grpc` calls.
-/// Connection failures become `UNAVAILABLE` statuses (tonic would read a
-/// broken connection as `CANCELLED` or `UNKNOWN`), since the service may
-/// never have seen the call.
-#[derive(Debug, Clone)]
-struct Connection(SendRequest<Body>);
+/// A tower service over one endpoint's HTTP/2 connection: what tonic's
+/// `Grpc` calls. A request the connection gives back unsent (it had just
+/// closed) goes to another endpoint's connection, once. Connection failures
+/// become `UNAVAILABLE` statuses (tonic would read a broken connection as
+/// `CANCELLED` or `UNKNOWN`), since the service may never have seen the
+/// call.
+struct Connection<'a> {
+    remote: &'a Arc<Remote>,
+    pool: &'a Pool,
+    slot: usize,
+    sender: SendRequest<Body>,
+}
 
-type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, Status>> + Send>>;
+type ResponseFuture<'a> = Pin<
+    Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, Status>> + Send + 'a>,
+>;
 
-impl tower::Service<http::Request<Body>> for Connection {
+impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
     type Response = http::Response<hyper::body::Incoming>;
     type Error = Status;
-    type Future = ResponseFuture;
+    type Future = ResponseFuture<'a>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        self.0
-            .poll_ready(cx)
-            .map_err(|e| Status::unavailable(format!("upstream connection failed: {e}")))
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        // A closed connection gives the request back: see `call`.
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> ResponseFuture {
-        let sent = self.0.send_request(request);
+    fn call(&mut self, request: http::Request<Body>) -> ResponseFuture<'a> {
+        let sent = self.sender.try_send_request(request);
+        let (remote, pool, slot) = (self.remote, self.pool, self.slot);
         Box::pin(async move {
-            sent.await
-                .map_err(|e| Status::unavailable(format!("upstream connection failed: {e}")))
+            match sent.await {
+                Ok(response) => Ok(response),
+                Err(mut error) => match error.take_message() {
+                    Some(request) => resend(remote, pool, slot, request).await,
+                    None => Err(connection_failed(&error.into_error())),
+                },
+            }
         })
     }
+}
+
+/// Sends `request`, which the connection of `slot` gave back unsent, over
+/// another live connection (which may be that endpoint's, made anew).
+async fn resend(
+    remote: &Arc<Remote>,
+    pool: &Pool,
+    slot: usize,
+    mut request: http::Request<Body>,
+) -> Result<http::Response<hyper::body::Incoming>, Status> {
+    tracing::debug!("upstream connection closed before the call left; sending it again");
+    let (other, mut sender) = remote
+        .connection(pool)
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    if !Remote::same_target(pool, slot, other) {
+        let origin = remote.origin(pool, other);
+        let mut parts = std::mem::take(request.uri_mut()).into_parts();
+        parts.scheme = origin.scheme().cloned();
+        parts.authority = origin.authority().cloned();
+        *request.uri_mut() = Uri::from_parts(parts)
+            .map_err(|e| Status::internal(format!("cannot address the upstream: {e}")))?;
+    }
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| connection_failed(&e))
+}
+
+/// `UNAVAILABLE`, saying why with every cause (a TLS alert is a cause).
+fn connection_failed(error: &hyper::Error) -> Status {
+    let mut message = format!("upstream connection failed: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Status::unavailable(message)
 }

@@ -13,7 +13,8 @@ pub enum UpstreamError {
     /// The service answered with a gRPC error status.
     #[error("upstream answered {}: {}", .0.code(), .0.message())]
     Status(tonic::Status),
-    /// The upstream address is unusable.
+    /// The upstream's settings are unusable: a bad address, or TLS files
+    /// that cannot be loaded (the reason names the file).
     #[error("bad upstream {uri}: {reason}")]
     BadUri {
         /// The address as given.

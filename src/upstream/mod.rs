@@ -1,5 +1,7 @@
-//! The gRPC side: one HTTP/2 connection per upstream per worker, a codec for
-//! reflected messages, deadlines, and HTTP headers ↔ gRPC metadata.
+//! The gRPC side: upstreams of one or more endpoints (plaintext or TLS),
+//! balanced round robin with failover, one HTTP/2 connection per endpoint
+//! per worker, a codec for reflected messages, deadlines, and HTTP headers ↔
+//! gRPC metadata.
 //!
 //! The client path is tonic's `Grpc` over a hyper HTTP/2 `SendRequest`
 //! directly, not a tonic `Channel`: a `Channel` puts every call through a
@@ -10,14 +12,18 @@ mod codec;
 mod connection;
 mod error;
 mod metadata;
+mod remote;
 mod retry;
+mod spec;
 mod status;
+mod tls;
 
 pub use codec::DynamicCodec;
 pub use connection::{Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
 pub use retry::{call, retries_total, Call, RetryPolicy};
+pub use spec::{RemoteSpec, TlsSettings};
 pub use status::http_status;
 
 /// Response metadata a service sets (`restgate-created: true`) when a

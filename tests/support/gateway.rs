@@ -150,6 +150,48 @@ impl Gateway {
         format!("{}{path}", self.base)
     }
 
+    /// The address the gateway listens on (from its `listening on` line).
+    pub(crate) fn addr(&self) -> SocketAddr {
+        let hostport = self.base.trim_start_matches("http://");
+        hostport
+            .parse()
+            .unwrap_or_else(|e| panic!("listening on {:?}: {e}", self.base))
+    }
+
+    /// The gateway's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the process SIGTERM (`kill -TERM <pid>`).
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {}: {status}", self.child.id());
+    }
+
+    /// Waits (at most 20 s) for the process to exit and returns its exit
+    /// code, `None` when a signal ended it. Panics, showing stderr, when it
+    /// is still running after 20 s.
+    pub(crate) async fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.code(),
+                Ok(None) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(None) => panic!(
+                    "restgate still running 20 s later; stderr:\n{}",
+                    self.stderr()
+                ),
+                Err(e) => panic!("waiting for restgate: {e}"),
+            }
+        }
+    }
+
     /// What the gateway wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
         self.stderr

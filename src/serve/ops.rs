@@ -1,0 +1,97 @@
+//! The operational endpoints, under a configurable prefix so they never
+//! collide with API routes: `/healthz` (the process lives), `/readyz` (routes
+//! loaded and every upstream reachable), `/metrics` (Prometheus text) and
+//! `/openapi.json`; and the CORS layer.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{header, HeaderValue, StatusCode};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::{CorsOptions, Gateway};
+
+/// The operational routes under `prefix` (`""` or e.g. `/_restgate`).
+pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Gateway>> {
+    let prefix = prefix.trim_end_matches('/');
+    axum::Router::new()
+        .route(&format!("{prefix}/healthz"), get(healthz))
+        .route(&format!("{prefix}/readyz"), get(readyz))
+        .route(&format!("{prefix}/metrics"), get(metrics))
+        .route(&format!("{prefix}/openapi.json"), get(openapi))
+}
+
+/// The process is alive and serving.
+async fn healthz() -> Response {
+    json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned())
+}
+
+/// Ready when every upstream is reachable: it answers the standard
+/// `grpc.health.v1` check with SERVING, or has no health service but
+/// accepts a connection.
+async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+    let routes = gateway.shared.table.routes().len();
+    match gateway.check_upstreams().await {
+        Ok(()) => json(
+            StatusCode::OK,
+            format!(r#"{{"status":"ready","routes":{routes}}}"#),
+        ),
+        Err(reason) => {
+            let body =
+                serde_json::json!({ "status": "not ready", "routes": routes, "reason": reason });
+            json(StatusCode::SERVICE_UNAVAILABLE, body.to_string())
+        }
+    }
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        gateway.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3.1 document of the routes served.
+async fn openapi(State(gateway): State<Arc<Gateway>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        gateway.shared.openapi.clone(),
+    )
+        .into_response()
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The CORS layer: preflights answered by the gateway, the answer headers a
+/// browser needs (`Location`, `ETag`, `X-Request-Id`...) exposed.
+pub(super) fn cors_layer(cors: &CorsOptions) -> CorsLayer {
+    let origins = if cors.origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            cors.origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods(cors.methods.clone())
+        .allow_headers(cors.headers.clone())
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(cors.max_age)
+}
