@@ -299,6 +299,15 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listen for SIGTERM before saying we are ready: a signal right after
+    // the `listening on` line must drain and exit 0, not kill the process.
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .and_then(|rt| {
+            let signals = rt.block_on(async { runtime::StopSignals::listen() })?;
+            Ok((rt, signals))
+        });
     let base = format!("http://{addr}");
     if args.demo {
         let mut out = std::io::stdout().lock();
@@ -312,11 +321,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
     let _ = std::io::stdout().flush();
     tracing::info!(%addr, workers, "serving");
 
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt.block_on(runtime::stop_signal()),
+    match signals {
+        Ok((rt, signals)) => rt.block_on(signals.wait()),
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
     tracing::info!("stopping: draining requests in flight");
