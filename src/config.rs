@@ -22,10 +22,54 @@ use crate::cli::InputArgs;
 use crate::idempotency::StoreSpec;
 use crate::serve::{CorsOptions, ServeOptions, Upstreams};
 use crate::transcode::JsonOptions;
-use crate::upstream::RetryPolicy;
+use crate::upstream::{RemoteSpec, RetryPolicy, TlsSettings};
 
 /// Prefix of the environment variables that set settings.
 pub const ENV_PREFIX: &str = "RESTGATE_";
+
+/// A named upstream of the config file:
+///
+/// ```toml
+/// [upstreams.users]
+/// endpoints = ["http://10.0.0.1:50051", "http://10.0.0.2:50051"]
+/// services = ["examples.v1.UserService"]   # none: every service not named elsewhere
+/// connect-timeout = "3s"
+/// resolve-every = "30s"
+/// [upstreams.users.tls]
+/// ca-file = "ca.pem"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UpstreamTable {
+    /// `http://` or `https://` endpoints; names are resolved to every address.
+    pub endpoints: Vec<String>,
+    /// The services (full names) it serves; empty: every other service.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// How long connecting to an endpoint may take [default: 3s].
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    /// How often host names are resolved again [default: 30s].
+    #[serde(default, with = "humantime_serde")]
+    pub resolve_every: Option<Duration>,
+    /// TLS to the endpoints (required for `https://`).
+    #[serde(default)]
+    pub tls: Option<TlsTable>,
+}
+
+/// `[upstreams.NAME.tls]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TlsTable {
+    /// PEM certificate authorities the upstream's certificate must chain to.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain, for mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    /// PEM client private key, for mutual TLS.
+    pub key_file: Option<PathBuf>,
+    /// The name checked against the upstream's certificate (and sent as SNI).
+    pub server_name: Option<String>,
+}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
@@ -153,6 +197,11 @@ pub struct Settings {
     #[arg(long = "cors-header", value_name = "NAME")]
     #[serde(default, deserialize_with = "one_or_many")]
     pub cors_headers: Vec<String>,
+    /// Named upstreams (file only: `[upstreams.NAME]` tables): several
+    /// endpoints, TLS, timeouts.
+    #[arg(skip)]
+    #[serde(default)]
+    pub upstreams: std::collections::BTreeMap<String, UpstreamTable>,
     /// How long browsers may cache a preflight answer [default: 10m].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(default, with = "humantime_serde")]
@@ -325,6 +374,11 @@ impl Settings {
             cors_methods: list(self.cors_methods, over.cors_methods),
             cors_headers: list(self.cors_headers, over.cors_headers),
             cors_max_age: over.cors_max_age.or(self.cors_max_age),
+            upstreams: if over.upstreams.is_empty() {
+                self.upstreams
+            } else {
+                over.upstreams
+            },
             idempotency: over.idempotency.or(self.idempotency),
             idempotency_ttl: over.idempotency_ttl.or(self.idempotency_ttl),
             retry_attempts: over.retry_attempts.or(self.retry_attempts),
@@ -368,7 +422,7 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ServeConfig {
             input: self.input.input(),
-            upstreams: upstreams(&self.upstream)?,
+            upstreams: upstreams(&self.upstreams, &self.upstream)?,
             listen: self
                 .listen
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -492,30 +546,79 @@ fn cors(
     }))
 }
 
-/// Parses `[SERVICE=]URI` entries.
-fn upstreams(specs: &[String]) -> Result<Upstreams, ConfigError> {
+/// The upstreams: the file's `[upstreams.NAME]` tables, then the
+/// `[SERVICE=]URI` entries (flags, environment, `upstream = [...]`), which
+/// replace a table's service or default. Repeating a service (or a bare URI)
+/// gives it several endpoints.
+fn upstreams(
+    tables: &std::collections::BTreeMap<String, UpstreamTable>,
+    specs: &[String],
+) -> Result<Upstreams, ConfigError> {
     let mut upstreams = Upstreams::default();
+    for (name, table) in tables {
+        let invalid = |message: String| invalid("upstreams", format!("{name}: {message}"));
+        if table.endpoints.is_empty() {
+            return Err(invalid("needs at least one endpoint".to_owned()));
+        }
+        let endpoints = table
+            .endpoints
+            .iter()
+            .map(|e| {
+                e.parse::<Uri>()
+                    .map_err(|err| invalid(format!("endpoint {e:?}: {err}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut spec = RemoteSpec::new(endpoints);
+        if let Some(t) = table.connect_timeout {
+            spec.connect_timeout = t;
+        }
+        if table.resolve_every.is_some() {
+            spec.resolve_every = table.resolve_every;
+        }
+        if let Some(tls) = &table.tls {
+            spec = spec.with_tls(TlsSettings {
+                ca_file: tls.ca_file.clone(),
+                cert_file: tls.cert_file.clone(),
+                key_file: tls.key_file.clone(),
+                server_name: tls.server_name.clone(),
+            });
+        }
+        if table.services.is_empty() {
+            if upstreams.default.is_some() {
+                return Err(invalid(
+                    "a second upstream without services; only one may serve every service"
+                        .to_owned(),
+                ));
+            }
+            upstreams.default = Some(spec);
+        } else {
+            for service in &table.services {
+                upstreams.by_service.insert(service.clone(), spec.clone());
+            }
+        }
+    }
+    // Entries of the same target add endpoints; a new target replaces the table's.
+    let mut from_specs: Vec<(Option<String>, Vec<Uri>)> = Vec::new();
     for spec in specs {
-        let invalid = |message: String| ConfigError::Invalid {
-            key: "upstream",
-            message,
-        };
         let (service, uri) = match spec.split_once('=') {
-            Some((service, uri)) => (Some(service), uri),
+            Some((service, uri)) => (Some(service.to_owned()), uri),
             None => (None, spec.as_str()),
         };
-        let uri: Uri = uri.parse().map_err(|e| invalid(format!("{spec:?}: {e}")))?;
-        let uri = crate::upstream::RemoteSpec::single(uri);
+        let uri: Uri = uri
+            .parse()
+            .map_err(|e| invalid("upstream", format!("{spec:?}: {e}")))?;
+        match from_specs.iter_mut().find(|(s, _)| *s == service) {
+            Some((_, uris)) => uris.push(uri),
+            None => from_specs.push((service, vec![uri])),
+        }
+    }
+    for (service, uris) in from_specs {
+        let spec = RemoteSpec::new(uris);
         match service {
             Some(service) => {
-                upstreams.by_service.insert(service.to_owned(), uri);
+                upstreams.by_service.insert(service, spec);
             }
-            None if upstreams.default.is_some() => {
-                return Err(invalid(format!(
-                    "{spec:?}: only one upstream may serve every service; name the service with SERVICE=URI"
-                )))
-            }
-            None => upstreams.default = Some(uri),
+            None => upstreams.default = Some(spec),
         }
     }
     Ok(upstreams)

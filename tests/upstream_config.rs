@@ -1,0 +1,71 @@
+//! Upstreams from the config file, through the real binary: two named
+//! upstreams with two endpoints each; one endpoint of each is killed
+//! mid-test and traffic moves to the other without a failed request.
+
+#[path = "support/backend.rs"]
+mod backend;
+mod support;
+
+use backend::Backend;
+use serde_json::json;
+use support::Gateway;
+
+#[tokio::test]
+async fn two_upstreams_of_two_endpoints_survive_losing_one_each() {
+    let mut users_a = Backend::plain().await;
+    let users_b = Backend::plain().await;
+    let mut rest_a = Backend::plain().await;
+    let rest_b = Backend::plain().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[upstreams.users]\nendpoints = [\"{}\", \"{}\"]\nservices = [\"examples.v1.UserService\"]\nconnect-timeout = \"1s\"\n\n\
+             [upstreams.rest]\nendpoints = [\"{}\", \"{}\"]\n",
+            users_a.uri("http"),
+            users_b.uri("http"),
+            rest_a.uri("http"),
+            rest_b.uri("http"),
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(&["--config", config.to_str().unwrap()]).await;
+
+    // Both endpoints of each upstream serve. GET is answered by whichever
+    // endpoint is picked: each keeps its own users, so a list is 200 either way.
+    for _ in 0..8 {
+        gw.get("/v1/users").await.assert_json(200);
+        gw.get("/v1/blogs/1").await.assert_error(404, 5);
+    }
+    assert!(
+        users_a.calls() > 0 && users_b.calls() > 0,
+        "users: {} / {}",
+        users_a.calls(),
+        users_b.calls()
+    );
+    assert!(
+        rest_a.calls() > 0 && rest_b.calls() > 0,
+        "rest: {} / {}",
+        rest_a.calls(),
+        rest_b.calls()
+    );
+    assert_eq!(users_a.calls() + users_b.calls(), 8);
+
+    // Lose one endpoint of each: every later request succeeds on the other,
+    // creates (never retried) included.
+    users_a.kill().await;
+    rest_a.kill().await;
+    let (users_before, rest_before) = (users_b.calls(), rest_b.calls());
+    for i in 0..10 {
+        let reply = gw
+            .post("/v1/users", &json!({"displayName": format!("u{i}")}))
+            .await;
+        reply.assert_json(201);
+        gw.post("/v1/blogs", &json!({"title": format!("b{i}")}))
+            .await
+            .assert_json(201);
+    }
+    assert_eq!(users_b.calls() - users_before, 10);
+    assert_eq!(rest_b.calls() - rest_before, 10);
+}
