@@ -22,3 +22,21 @@ mod scalar;
 mod schema;
 
 pub use document::{document, OpenApiOptions};
+
+/// The fixture service's descriptors (`proto/testing/v1/fixture.proto`),
+/// which hold every kind of field: for this room's unit tests.
+#[cfg(test)]
+fn fixture_pool() -> prost_reflect::DescriptorPool {
+    let input = crate::compile::Input::Protos {
+        files: vec![concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proto/testing/v1/fixture.proto"
+        )
+        .into()],
+        includes: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/proto").into()],
+    };
+    crate::compile::Descriptors::load(&input)
+        .unwrap_or_else(|e| panic!("fixture.proto loads: {e:?}"))
+        .pool()
+        .clone()
+}

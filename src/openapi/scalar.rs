@@ -120,24 +120,18 @@ pub(super) fn well_known(message: &MessageDescriptor, form: Form) -> Option<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{Descriptors, Input};
+    use crate::compile::Descriptors;
 
     /// Looks `name` up in the fixture service's pool (wrappers, Duration,
     /// Struct...), else in the bundled one (Any).
     fn wkt(name: &str, form: Form) -> Option<Value> {
-        let fixture = Descriptors::load(&Input::Protos {
-            files: vec![concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/proto/testing/v1/fixture.proto"
-            )
-            .into()],
-            includes: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/proto").into()],
-        })
-        .unwrap_or_else(|e| panic!("fixture.proto loads: {e:?}"));
-        let message = [fixture, Descriptors::bundled()]
-            .iter()
-            .find_map(|d| d.pool().get_message_by_name(name))
-            .unwrap_or_else(|| panic!("{name} in a pool"));
+        let message = [
+            super::super::fixture_pool(),
+            Descriptors::bundled().pool().clone(),
+        ]
+        .iter()
+        .find_map(|pool| pool.get_message_by_name(name))
+        .unwrap_or_else(|| panic!("{name} in a pool"));
         well_known(&message, form)
     }
 

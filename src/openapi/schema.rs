@@ -242,19 +242,9 @@ fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Descriptors;
 
     fn fixture() -> prost_reflect::DescriptorPool {
-        let d = Descriptors::load(&crate::compile::Input::Protos {
-            files: vec![concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/proto/testing/v1/fixture.proto"
-            )
-            .into()],
-            includes: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/proto").into()],
-        })
-        .unwrap_or_else(|e| panic!("fixture.proto loads: {e:?}"));
-        d.pool().clone()
+        super::super::fixture_pool()
     }
 
     /// A properties object with each `anyOf: [schema, null]` unwrapped.
