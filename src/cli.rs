@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::compile::{Compiled, Input, RouteTable};
 use crate::config::{ConfigError, LogFormat, ServeConfig, Settings};
-use crate::serve::{runtime, Shared};
+use crate::serve::{runtime, ListenerTls, Shared};
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -279,6 +279,17 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls = match &config.tls {
+        Some(files) => match ListenerTls::load(&files.cert, &files.key) {
+            Ok(tls) => Some(Arc::new(tls)),
+            Err(e) => {
+                eprintln!("restgate: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let workers = config.workers;
     let listeners = match runtime::bind(config.listen, workers) {
         Ok(l) => l,
@@ -292,7 +303,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         .and_then(|l| l.local_addr().ok())
         .unwrap_or(config.listen);
     let table = Arc::clone(&shared);
-    let running = match runtime::start(shared, listeners, config.header_read_timeout) {
+    let running = match runtime::start(shared, listeners, config.header_read_timeout, tls) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("restgate: cannot start workers: {e}");
@@ -308,7 +319,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
             let signals = rt.block_on(async { runtime::StopSignals::listen() })?;
             Ok((rt, signals))
         });
-    let base = format!("http://{addr}");
+    let base = format!("{scheme}://{addr}");
     if args.demo {
         let mut out = std::io::stdout().lock();
         let _ = print_table(&mut out, table.table.routes());

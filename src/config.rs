@@ -197,6 +197,13 @@ pub struct Settings {
     #[arg(long = "cors-header", value_name = "NAME")]
     #[serde(default, deserialize_with = "one_or_many")]
     pub cors_headers: Vec<String>,
+    /// PEM certificate chain (leaf first) to serve TLS with, HTTP/1.1 and
+    /// HTTP/2 negotiated by ALPN; needs --tls-key [default: none: cleartext].
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
     /// Named upstreams (file only: `[upstreams.NAME]` tables): several
     /// endpoints, TLS, timeouts.
     #[arg(skip)]
@@ -266,6 +273,18 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// How logs are written.
     pub log_format: LogFormat,
+    /// TLS on the listener: the certificate chain and key files; `None`:
+    /// cleartext.
+    pub tls: Option<ListenerTlsFiles>,
+}
+
+/// The PEM files the listener serves TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerTlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl Settings {
@@ -374,6 +393,8 @@ impl Settings {
             cors_methods: list(self.cors_methods, over.cors_methods),
             cors_headers: list(self.cors_headers, over.cors_headers),
             cors_max_age: over.cors_max_age.or(self.cors_max_age),
+            tls_cert: over.tls_cert.or(self.tls_cert),
+            tls_key: over.tls_key.or(self.tls_key),
             upstreams: if over.upstreams.is_empty() {
                 self.upstreams
             } else {
@@ -467,6 +488,22 @@ impl Settings {
             header_read_timeout: self.header_read_timeout.unwrap_or(Duration::from_secs(10)),
             shutdown_grace: self.shutdown_grace.unwrap_or(Duration::from_secs(30)),
             log_format: self.log_format.unwrap_or_default(),
+            tls: match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => Some(ListenerTlsFiles { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "tls-key",
+                        "needed with tls-cert (give both or neither)".to_owned(),
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "tls-cert",
+                        "needed with tls-key (give both or neither)".to_owned(),
+                    ))
+                }
+            },
         })
     }
 }
@@ -671,6 +708,7 @@ mod tests {
             ("RESTGATE_UPSTREAM", "a.B=http://x:1, http://y:2"),
             ("RESTGATE_PROTO", "a.proto"),
             ("RESTGATE_IDEMPOTENCY", "redis://127.0.0.1:6379"),
+            ("RESTGATE_TLS_CERT", "/etc/restgate/cert.pem"),
             ("PATH", "/bin"),
         ])
         .unwrap();
@@ -680,6 +718,7 @@ mod tests {
         assert_eq!(s.ignore_unknown_fields, Some(true));
         assert_eq!(s.upstream, ["a.B=http://x:1", "http://y:2"]);
         assert_eq!(s.input.protos, [PathBuf::from("a.proto")]);
+        assert_eq!(s.tls_cert, Some(PathBuf::from("/etc/restgate/cert.pem")));
         assert_eq!(
             s.idempotency,
             Some(StoreSpec::Redis("redis://127.0.0.1:6379".into()))
@@ -737,6 +776,7 @@ mod tests {
         assert_eq!(example.header_read_timeout, defaults.header_read_timeout);
         assert_eq!(example.shutdown_grace, defaults.shutdown_grace);
         assert_eq!(example.log_format, defaults.log_format);
+        assert_eq!(example.tls, defaults.tls);
     }
 
     #[test]
@@ -761,5 +801,13 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(e, "retry-attempts: must be 1 to 10, not 0");
+        let e = Settings {
+            tls_cert: Some("cert.pem".into()),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("tls-key: "), "{e}");
     }
 }

@@ -16,6 +16,7 @@ mod in_process;
 mod metrics;
 mod ops;
 pub mod runtime;
+mod tls;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub use error::ServeError;
 pub use gateway::{CorsOptions, Gateway, ServeOptions, SetupError, Shared, Upstreams};
 pub use in_process::{grpc_and_rest, InProcess};
 pub use metrics::Metrics;
+pub use tls::ListenerTls;
 
 /// The axum app of one worker: the REST routes, the operational endpoints
 /// (under the configured prefix) and CORS when configured.

@@ -21,7 +21,7 @@ use hyper_util::service::TowerToHyperService;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use super::{app, Gateway, Shared};
+use super::{app, Gateway, ListenerTls, Shared};
 
 /// Binds `workers` listeners on `addr` (port 0: the first picks the port,
 /// the others share it).
@@ -74,25 +74,28 @@ impl Running {
     }
 }
 
-/// Starts one worker thread per listener, serving `shared`. A client gets
-/// `header_read_timeout` to send a request's headers.
+/// Starts one worker thread per listener, serving `shared`, over TLS when
+/// `tls` is given. A client gets `header_read_timeout` to finish the TLS
+/// handshake and again to send a request's headers.
 pub fn start(
     shared: Arc<Shared>,
     listeners: Vec<TcpListener>,
     header_read_timeout: Duration,
+    tls: Option<Arc<ListenerTls>>,
 ) -> std::io::Result<Running> {
     let (stop, stopped) = watch::channel(false);
     let mut workers = Vec::with_capacity(listeners.len());
     for (i, listener) in listeners.into_iter().enumerate() {
         let shared = Arc::clone(&shared);
         let stopped = stopped.clone();
+        let tls = tls.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let worker = thread::Builder::new()
             .name(format!("restgate-worker-{i}"))
             .spawn(move || {
-                runtime.block_on(worker(shared, listener, stopped, header_read_timeout))
+                runtime.block_on(worker(shared, listener, stopped, header_read_timeout, tls))
             })?;
         workers.push(worker);
     }
@@ -100,13 +103,15 @@ pub fn start(
 }
 
 /// One worker: accepts on its listener and serves each connection (HTTP/1.1
-/// or HTTP/2, cleartext h2c included) until told to stop, then waits for its
-/// connections to finish their requests.
+/// or HTTP/2: over TLS, chosen by ALPN, when `tls` is given, else cleartext
+/// with h2c) until told to stop, then waits for its connections to finish
+/// their requests.
 async fn worker(
     shared: Arc<Shared>,
     listener: TcpListener,
     mut stopped: watch::Receiver<bool>,
     header_read_timeout: Duration,
+    tls: Option<Arc<ListenerTls>>,
 ) {
     let gateway = match Gateway::new(shared) {
         Ok(g) => Arc::new(g),
@@ -139,6 +144,28 @@ async fn worker(
                 let builder = builder.clone();
                 let service = service.clone();
                 let watcher = graceful.watcher();
+                if let Some(tls) = &tls {
+                    let acceptor = tls.acceptor();
+                    tokio::spawn(async move {
+                        let stream = match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => return tracing::debug!("TLS handshake timed out"),
+                        };
+                        // The protocol the client picked by ALPN: serve only
+                        // that one, so hyper's header timeout starts at once.
+                        let builder = match stream.get_ref().1.alpn_protocol() {
+                            Some(b"h2") => builder.http2_only(),
+                            Some(b"http/1.1") => builder.http1_only(),
+                            _ => builder,
+                        };
+                        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        if let Err(e) = watcher.watch(connection.into_owned()).await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                    continue;
+                }
                 tokio::spawn(async move {
                     // hyper's header timeout only starts once it knows the
                     // protocol: a client that sends nothing, or half the HTTP/2

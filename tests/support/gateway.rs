@@ -1,7 +1,7 @@
 //! The real `restgate` binary, run as `restgate serve … --listen
 //! 127.0.0.1:0`, and an HTTP client that talks to it.
 //!
-//! Readiness is the `listening on http://…` line on stdout; stdout and stderr
+//! Readiness is the `listening on http[s]://…` line on stdout; stdout and stderr
 //! are then drained by background threads so the child never blocks on a full
 //! pipe. Dropping a [`Gateway`] kills the process.
 
@@ -25,7 +25,8 @@ pub(crate) const WAIT: Duration = Duration::from_secs(20);
 /// A running gateway process.
 pub(crate) struct Gateway {
     child: Child,
-    /// `http://127.0.0.1:PORT`, as the gateway printed it.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), as the gateway
+    /// printed it.
     pub(crate) base: String,
     /// The client every request of this gateway goes through.
     pub(crate) client: Client,
@@ -99,8 +100,8 @@ impl Gateway {
             }
         };
         assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "listening on {base:?}: expected http://127.0.0.1:PORT"
+            base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
+            "listening on {base:?}: expected http[s]://127.0.0.1:PORT"
         );
         let client = Client::builder()
             .no_proxy()
@@ -152,7 +153,10 @@ impl Gateway {
 
     /// The address the gateway listens on (from its `listening on` line).
     pub(crate) fn addr(&self) -> SocketAddr {
-        let hostport = self.base.trim_start_matches("http://");
+        let hostport = self
+            .base
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
         hostport
             .parse()
             .unwrap_or_else(|e| panic!("listening on {:?}: {e}", self.base))
