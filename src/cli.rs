@@ -303,7 +303,13 @@ fn serve(args: &ServeArgs) -> ExitCode {
         .and_then(|l| l.local_addr().ok())
         .unwrap_or(config.listen);
     let table = Arc::clone(&shared);
-    let running = match runtime::start(shared, listeners, config.header_read_timeout, tls) {
+    let current = crate::serve::Current::new(shared);
+    let running = match runtime::start(
+        Arc::clone(&current),
+        listeners,
+        config.header_read_timeout,
+        tls.clone(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("restgate: cannot start workers: {e}");
@@ -333,12 +339,50 @@ fn serve(args: &ServeArgs) -> ExitCode {
     tracing::info!(%addr, workers, "serving");
 
     match signals {
-        Ok((rt, signals)) => rt.block_on(signals.wait()),
+        Ok((rt, mut signals)) => {
+            while rt.block_on(signals.next()) == runtime::Signal::Reload {
+                let upstreams = args.demo.then(|| config.upstreams.clone());
+                match reload(args, &current, tls.as_deref(), upstreams) {
+                    Ok(routes) => tracing::info!(routes, "reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reload rejected; the previous table keeps serving")
+                    }
+                }
+            }
+        }
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
     tracing::info!("stopping: draining requests in flight");
     running.shutdown(config.shutdown_grace);
     ExitCode::SUCCESS
+}
+
+/// SIGHUP: reads the config file, flags and environment again, loads and
+/// compiles the protos or descriptor sets again, and swaps the route table
+/// whole; reloads the listener's certificate. Any error leaves everything
+/// as it was. The listen address, workers, ops prefix, CORS and idempotency
+/// store stay as they started. `demo_upstreams` keeps the demo's example
+/// service as the upstream.
+fn reload(
+    args: &ServeArgs,
+    current: &crate::serve::Current,
+    tls: Option<&ListenerTls>,
+    demo_upstreams: Option<crate::serve::Upstreams>,
+) -> Result<usize, String> {
+    let config = args.merged().map_err(|e| e.to_string())?;
+    let upstreams = demo_upstreams.unwrap_or(config.upstreams.clone());
+    let compiled = RouteTable::load(&config.input).map_err(|e| e.diagnostics().to_string())?;
+    let before = current.get();
+    let shared = Shared::new(compiled.table, &upstreams, config.options.clone())
+        .map_err(|e| e.to_string())?
+        .succeeding(&before);
+    if let Some(tls) = tls {
+        // The same files, read again (a renewed certificate).
+        tls.reload()?;
+    }
+    let routes = shared.table.routes().len();
+    current.swap(Arc::new(shared));
+    Ok(routes)
 }
 
 /// Logs to stderr through tracing-subscriber, filtered by `RUST_LOG`

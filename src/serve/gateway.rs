@@ -107,6 +107,9 @@ pub struct Shared {
     route_upstream: Vec<usize>,
     /// The distinct upstreams.
     endpoints: Vec<Endpoint>,
+    /// Per endpoint: what identifies it, so a reload keeps the connections
+    /// of the upstreams it keeps.
+    endpoint_keys: Vec<String>,
 }
 
 /// Why the gateway cannot start with these upstreams.
@@ -215,6 +218,7 @@ impl Shared {
             paths,
             route_upstream,
             endpoints,
+            endpoint_keys: keys,
         })
     }
 }
@@ -225,6 +229,93 @@ impl Shared {
         self.store = store;
         self
     }
+
+    /// Takes over what outlives a reload from the table serving before:
+    /// the idempotency store, the metrics and the concurrency permits.
+    pub fn succeeding(mut self, before: &Shared) -> Shared {
+        self.store = Arc::clone(&before.store);
+        self.metrics = before.metrics.clone();
+        if self.options.max_concurrent_requests == before.options.max_concurrent_requests {
+            self.limiter = before.limiter.clone();
+        }
+        self
+    }
+}
+
+/// The table being served, swapped whole by a reload: requests in flight
+/// keep the one they started with.
+#[derive(Debug)]
+pub struct Current(std::sync::RwLock<Arc<Shared>>);
+
+impl Current {
+    /// Serves `shared`.
+    pub fn new(shared: Arc<Shared>) -> Arc<Current> {
+        Arc::new(Current(std::sync::RwLock::new(shared)))
+    }
+
+    /// The table now.
+    pub fn get(&self) -> Arc<Shared> {
+        Arc::clone(
+            &self
+                .0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Serves `shared` from the next request on.
+    pub fn swap(&self, shared: Arc<Shared>) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = shared;
+    }
+}
+
+/// A worker's view of [`Current`]: its gateway for the table now, rebuilt
+/// (keeping the connections of unchanged upstreams) when a reload swapped
+/// the table.
+#[derive(Debug)]
+pub struct Live {
+    current: Arc<Current>,
+    gateway: std::sync::Mutex<Arc<Gateway>>,
+}
+
+impl Live {
+    /// A worker's view of `current`.
+    pub fn new(current: Arc<Current>) -> Result<Live, UpstreamError> {
+        let gateway = Arc::new(Gateway::new(current.get())?);
+        Ok(Live {
+            current,
+            gateway: std::sync::Mutex::new(gateway),
+        })
+    }
+
+    /// A fixed gateway that never reloads (REST in process).
+    pub fn fixed(gateway: Arc<Gateway>) -> Live {
+        Live {
+            current: Current::new(Arc::clone(&gateway.shared)),
+            gateway: std::sync::Mutex::new(gateway),
+        }
+    }
+
+    /// The gateway for the table being served now.
+    pub fn gateway(&self) -> Arc<Gateway> {
+        let shared = self.current.get();
+        let mut gateway = self
+            .gateway
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !Arc::ptr_eq(&gateway.shared, &shared) {
+            match Gateway::succeeding(&gateway, shared) {
+                Ok(next) => *gateway = Arc::new(next),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serve the reloaded table; keeping the old one")
+                }
+            }
+        }
+        Arc::clone(&gateway)
+    }
 }
 
 /// One worker's gateway: the shared part plus its own connections.
@@ -232,7 +323,7 @@ impl Shared {
 pub struct Gateway {
     /// The table, options and per-route resolution.
     pub shared: Arc<Shared>,
-    upstreams: Vec<Upstream>,
+    upstreams: Vec<Arc<Upstream>>,
 }
 
 impl Gateway {
@@ -241,7 +332,24 @@ impl Gateway {
         let upstreams = shared
             .endpoints
             .iter()
-            .map(Upstream::from_endpoint)
+            .map(|e| Upstream::from_endpoint(e).map(Arc::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Gateway { shared, upstreams })
+    }
+
+    /// The gateway for a reloaded table, keeping `before`'s upstreams (and
+    /// their connections) whose endpoints did not change.
+    fn succeeding(before: &Gateway, shared: Arc<Shared>) -> Result<Gateway, UpstreamError> {
+        let upstreams = shared
+            .endpoints
+            .iter()
+            .zip(&shared.endpoint_keys)
+            .map(|(endpoint, key)| {
+                match before.shared.endpoint_keys.iter().position(|k| k == key) {
+                    Some(i) => Ok(Arc::clone(&before.upstreams[i])),
+                    None => Upstream::from_endpoint(endpoint).map(Arc::new),
+                }
+            })
             .collect::<Result<_, _>>()?;
         Ok(Gateway { shared, upstreams })
     }

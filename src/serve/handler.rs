@@ -15,7 +15,7 @@ use prost_reflect::DynamicMessage;
 
 use super::answer::Answer;
 use super::idempotency::{self, Begin};
-use super::{Gateway, ServeError};
+use super::{Gateway, Live, ServeError};
 use crate::compile::{Body, Lookup, Route, RouteKind};
 use crate::transcode::{self, precondition, RequestParts};
 use crate::upstream::{self, Call, UpstreamError};
@@ -24,7 +24,9 @@ const REQUEST_ID: &str = "x-request-id";
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
-pub(super) async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> Response {
+    // The table of this request: a reload swaps it for later ones only.
+    let gateway = live.gateway();
     let started = std::time::Instant::now();
     let shared = &gateway.shared;
     let _in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());

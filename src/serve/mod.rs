@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 pub use demo::{demo_commands, start_example_service};
 pub use error::ServeError;
-pub use gateway::{CorsOptions, Gateway, ServeOptions, SetupError, Shared, Upstreams};
+pub use gateway::{
+    CorsOptions, Current, Gateway, Live, ServeOptions, SetupError, Shared, Upstreams,
+};
 pub use in_process::{grpc_and_rest, InProcess};
 pub use metrics::Metrics;
 pub use tls::ListenerTls;
@@ -30,10 +32,18 @@ pub use tls::ListenerTls;
 /// The axum app of one worker: the REST routes, the operational endpoints
 /// (under the configured prefix) and CORS when configured.
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
-    let cors = gateway.shared.options.cors.clone();
-    let router = ops::routes(&gateway.shared.options.ops_prefix)
+    live_app(Arc::new(Live::fixed(gateway)))
+}
+
+/// The axum app of one worker serving whatever table `live` holds now. The
+/// ops prefix and CORS settings are the first table's (a reload does not
+/// move them).
+pub fn live_app(live: Arc<Live>) -> axum::Router {
+    let first = live.gateway();
+    let cors = first.shared.options.cors.clone();
+    let router = ops::routes(&first.shared.options.ops_prefix)
         .fallback(handler::handle)
-        .with_state(gateway);
+        .with_state(live);
     match cors {
         Some(cors) => router.layer(ops::cors_layer(&cors)),
         None => router,

@@ -11,10 +11,10 @@ use axum::routing::get;
 use http::{header, HeaderValue, StatusCode};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::{CorsOptions, Gateway};
+use super::{CorsOptions, Live};
 
 /// The operational routes under `prefix` (`""` or e.g. `/_restgate`).
-pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Gateway>> {
+pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Live>> {
     let prefix = prefix.trim_end_matches('/');
     axum::Router::new()
         .route(&format!("{prefix}/healthz"), get(healthz))
@@ -31,7 +31,8 @@ async fn healthz() -> Response {
 /// Ready when every upstream is reachable: it answers the standard
 /// `grpc.health.v1` check with SERVING, or has no health service but
 /// accepts a connection.
-async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
+async fn readyz(State(live): State<Arc<Live>>) -> Response {
+    let gateway = live.gateway();
     let routes = gateway.shared.table.routes().len();
     match gateway.check_upstreams().await {
         Ok(()) => json(
@@ -47,7 +48,8 @@ async fn readyz(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 /// Prometheus text exposition.
-async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+async fn metrics(State(live): State<Arc<Live>>) -> Response {
+    let gateway = live.gateway();
     (
         [(
             header::CONTENT_TYPE,
@@ -59,7 +61,8 @@ async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 /// The OpenAPI 3.1 document of the routes served.
-async fn openapi(State(gateway): State<Arc<Gateway>>) -> Response {
+async fn openapi(State(live): State<Arc<Live>>) -> Response {
+    let gateway = live.gateway();
     (
         [(header::CONTENT_TYPE, "application/json")],
         gateway.shared.openapi.clone(),

@@ -21,7 +21,7 @@ use hyper_util::service::TowerToHyperService;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use super::{app, Gateway, ListenerTls, Shared};
+use super::{live_app, Current, ListenerTls, Live};
 
 /// Binds `workers` listeners on `addr` (port 0: the first picks the port,
 /// the others share it).
@@ -78,7 +78,7 @@ impl Running {
 /// `tls` is given. A client gets `header_read_timeout` to finish the TLS
 /// handshake and again to send a request's headers.
 pub fn start(
-    shared: Arc<Shared>,
+    current: Arc<Current>,
     listeners: Vec<TcpListener>,
     header_read_timeout: Duration,
     tls: Option<Arc<ListenerTls>>,
@@ -86,7 +86,7 @@ pub fn start(
     let (stop, stopped) = watch::channel(false);
     let mut workers = Vec::with_capacity(listeners.len());
     for (i, listener) in listeners.into_iter().enumerate() {
-        let shared = Arc::clone(&shared);
+        let current = Arc::clone(&current);
         let stopped = stopped.clone();
         let tls = tls.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -95,7 +95,7 @@ pub fn start(
         let worker = thread::Builder::new()
             .name(format!("restgate-worker-{i}"))
             .spawn(move || {
-                runtime.block_on(worker(shared, listener, stopped, header_read_timeout, tls))
+                runtime.block_on(worker(current, listener, stopped, header_read_timeout, tls))
             })?;
         workers.push(worker);
     }
@@ -107,21 +107,21 @@ pub fn start(
 /// with h2c) until told to stop, then waits for its connections to finish
 /// their requests.
 async fn worker(
-    shared: Arc<Shared>,
+    current: Arc<Current>,
     listener: TcpListener,
     mut stopped: watch::Receiver<bool>,
     header_read_timeout: Duration,
     tls: Option<Arc<ListenerTls>>,
 ) {
-    let gateway = match Gateway::new(shared) {
-        Ok(g) => Arc::new(g),
+    let live = match Live::new(current) {
+        Ok(live) => Arc::new(live),
         Err(e) => return tracing::error!(error = %e, "worker cannot start"),
     };
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
     };
-    let service = TowerToHyperService::new(app(gateway));
+    let service = TowerToHyperService::new(live_app(live));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -203,7 +203,7 @@ async fn protocol_known(stream: &tokio::net::TcpStream) {
     }
 }
 
-/// The signals that stop the gateway (SIGTERM, Ctrl-C), listened for from
+/// The signals that stop (SIGTERM, Ctrl-C) or reload (SIGHUP) the gateway, listened for from
 /// the moment this is made: make it before announcing readiness, so a
 /// signal that comes right after is handled, not fatal.
 #[derive(Debug)]
@@ -212,6 +212,17 @@ pub struct StopSignals {
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+/// What a signal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM or Ctrl-C: drain and exit.
+    Stop,
+    /// SIGHUP: load the protos, config and certificates again.
+    Reload,
 }
 
 impl StopSignals {
@@ -223,23 +234,25 @@ impl StopSignals {
             Ok(StopSignals {
                 term: signal(SignalKind::terminate())?,
                 interrupt: signal(SignalKind::interrupt())?,
+                hangup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
         Ok(StopSignals {})
     }
 
-    /// Waits for the first of them.
-    pub async fn wait(mut self) {
+    /// Waits for the next one.
+    pub async fn next(&mut self) -> Signal {
         #[cfg(unix)]
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.interrupt.recv() => {}
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.interrupt.recv() => Signal::Stop,
+            _ = self.hangup.recv() => Signal::Reload,
         }
         #[cfg(not(unix))]
         {
-            let _ = &mut self;
             let _ = tokio::signal::ctrl_c().await;
+            Signal::Stop
         }
     }
 }
