@@ -340,7 +340,27 @@ fn serve(args: &ServeArgs) -> ExitCode {
 
     match signals {
         Ok((rt, mut signals)) => {
-            while rt.block_on(signals.next()) == runtime::Signal::Reload {
+            let watched = watched_files(args, &config);
+            let mut stamps = modified(&watched);
+            loop {
+                let signal = rt.block_on(async {
+                    tokio::select! {
+                        signal = signals.next() => Some(signal),
+                        _ = tokio::time::sleep(WATCH_EVERY), if config.watch => None,
+                    }
+                });
+                match signal {
+                    Some(runtime::Signal::Stop) => break,
+                    Some(runtime::Signal::Reload) => {}
+                    None => {
+                        let now = modified(&watched);
+                        if now == stamps {
+                            continue;
+                        }
+                        stamps = now;
+                        tracing::info!("a watched file changed; reloading");
+                    }
+                }
                 let upstreams = args.demo.then(|| config.upstreams.clone());
                 match reload(args, &current, tls.as_deref(), upstreams) {
                     Ok(routes) => tracing::info!(routes, "reloaded"),
@@ -355,6 +375,34 @@ fn serve(args: &ServeArgs) -> ExitCode {
     tracing::info!("stopping: draining requests in flight");
     running.shutdown(config.shutdown_grace);
     ExitCode::SUCCESS
+}
+
+/// How often `--watch` looks at the watched files.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What `--watch` watches: the config file, the inputs given, and the
+/// listener's certificate and key. (Imported protos are not watched: touch
+/// an input or send SIGHUP.)
+fn watched_files(args: &ServeArgs, config: &ServeConfig) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = args.config.iter().cloned().collect();
+    if let Input::Protos { files: protos, .. } = &config.input {
+        files.extend(protos.iter().cloned());
+    }
+    if let Input::DescriptorSets(sets) = &config.input {
+        files.extend(sets.iter().cloned());
+    }
+    if let Some(tls) = &config.tls {
+        files.extend([tls.cert.clone(), tls.key.clone()]);
+    }
+    files
+}
+
+/// The modification times of `files` (`None` for one that cannot be read).
+fn modified(files: &[PathBuf]) -> Vec<Option<std::time::SystemTime>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+        .collect()
 }
 
 /// SIGHUP: reads the config file, flags and environment again, loads and

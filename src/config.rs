@@ -173,6 +173,11 @@ pub struct Settings {
     /// [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub access_log: Option<bool>,
+    /// Also reload (as on SIGHUP) when the config file, a proto or descriptor
+    /// set given as input, or the listener's certificate changes on disk,
+    /// checked every 2 s [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub watch: Option<bool>,
     /// Count requests in /metrics [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub metrics: Option<bool>,
@@ -276,6 +281,8 @@ pub struct ServeConfig {
     /// TLS on the listener: the certificate chain and key files; `None`:
     /// cleartext.
     pub tls: Option<ListenerTlsFiles>,
+    /// Whether file changes trigger a reload.
+    pub watch: bool,
 }
 
 /// The PEM files the listener serves TLS with.
@@ -387,6 +394,7 @@ impl Settings {
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
             access_log: over.access_log.or(self.access_log),
             metrics: over.metrics.or(self.metrics),
+            watch: over.watch.or(self.watch),
             log_format: over.log_format.or(self.log_format),
             ops_prefix: over.ops_prefix.or(self.ops_prefix),
             cors_origins: list(self.cors_origins, over.cors_origins),
@@ -488,6 +496,7 @@ impl Settings {
             header_read_timeout: self.header_read_timeout.unwrap_or(Duration::from_secs(10)),
             shutdown_grace: self.shutdown_grace.unwrap_or(Duration::from_secs(30)),
             log_format: self.log_format.unwrap_or_default(),
+            watch: self.watch.unwrap_or(false),
             tls: match (self.tls_cert, self.tls_key) {
                 (Some(cert), Some(key)) => Some(ListenerTlsFiles { cert, key }),
                 (None, None) => None,
@@ -776,6 +785,7 @@ mod tests {
         assert_eq!(example.header_read_timeout, defaults.header_read_timeout);
         assert_eq!(example.shutdown_grace, defaults.shutdown_grace);
         assert_eq!(example.log_format, defaults.log_format);
+        assert_eq!(example.watch, defaults.watch);
         assert_eq!(example.tls, defaults.tls);
     }
 

@@ -103,3 +103,42 @@ async fn sighup_adds_a_route_under_load_and_a_broken_reload_keeps_the_old_table(
     );
     assert_eq!(fixture.calls("Special"), 2);
 }
+
+#[tokio::test]
+async fn watch_reloads_when_an_input_changes() {
+    let fixture = start_fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("testing/v1")).unwrap();
+    let proto = dir.path().join("testing/v1/fixture.proto");
+    let original = std::fs::read_to_string("proto/testing/v1/fixture.proto").unwrap();
+    std::fs::write(&proto, original.replace(SPECIAL, "")).unwrap();
+    let upstream = format!("http://{}", fixture.addr);
+    let gw = Gateway::start(&[
+        "--proto",
+        proto.to_str().unwrap(),
+        "-I",
+        dir.path().to_str().unwrap(),
+        "--upstream",
+        &upstream,
+        "--watch",
+    ])
+    .await;
+    gw.get("/v1/special").await.assert_error(404, 5);
+    std::fs::write(
+        &proto,
+        original.replace(
+            SPECIAL,
+            r#"option (google.api.http) = { get: "/v1/special" };"#,
+        ),
+    )
+    .unwrap();
+    assert!(
+        gw.wait_stderr(|s| s.contains("reloaded")).await,
+        "{}",
+        gw.stderr()
+    );
+    assert_eq!(
+        gw.get("/v1/special").await.assert_json(200)["id"],
+        "special"
+    );
+}
