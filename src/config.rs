@@ -52,6 +52,10 @@ pub struct UpstreamTable {
     /// How often host names are resolved again [default: 30s].
     #[serde(default, with = "humantime_serde")]
     pub resolve_every: Option<Duration>,
+    /// The deadline of a call to it without a Grpc-Timeout header
+    /// [default: the gateway's `timeout`].
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
     /// TLS to the endpoints (required for `https://`).
     #[serde(default)]
     pub tls: Option<TlsTable>,
@@ -621,6 +625,7 @@ fn upstreams(
         if table.resolve_every.is_some() {
             spec.resolve_every = table.resolve_every;
         }
+        spec.timeout = table.timeout;
         if let Some(tls) = &table.tls {
             spec = spec.with_tls(TlsSettings {
                 ca_file: tls.ca_file.clone(),

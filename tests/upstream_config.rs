@@ -69,3 +69,59 @@ async fn two_upstreams_of_two_endpoints_survive_losing_one_each() {
     assert_eq!(users_b.calls() - users_before, 10);
     assert_eq!(rest_b.calls() - rest_before, 10);
 }
+
+#[tokio::test]
+async fn a_tls_upstream_with_a_test_ca_from_the_config_file() {
+    let pki = backend::Pki::new();
+    let backend = Backend::tls(pki.server_config(false)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
+            backend.uri("https"),
+            pki.ca.display()
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(&["--config", config.to_str().unwrap()]).await;
+    let created = gw
+        .post("/v1/users", &json!({"displayName": "over TLS"}))
+        .await;
+    assert_eq!(created.assert_json(201)["displayName"], "over TLS");
+    assert_eq!(backend.calls(), 1);
+
+    // The wrong CA: the upstream is unreachable, not silently trusted.
+    std::fs::write(
+        &config,
+        format!(
+            "[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
+            backend.uri("https"),
+            pki.other_ca.display()
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(&["--config", config.to_str().unwrap()]).await;
+    gw.get("/v1/users/1").await.assert_error(503, 14);
+    assert_eq!(backend.calls(), 1);
+}
+
+#[tokio::test]
+async fn an_upstream_timeout_bounds_its_calls() {
+    let fixture = support::start_fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("restgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "timeout = \"30s\"\n[input]\nproto = [\"proto/testing/v1/fixture.proto\"]\ninclude = [\"proto\"]\n\
+             [upstreams.slow]\nendpoints = [\"http://{}\"]\ntimeout = \"300ms\"\n",
+            fixture.addr
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(&["--config", config.to_str().unwrap()]).await;
+    gw.get("/v1/sleep/2000").await.assert_error(504, 4);
+    gw.get("/v1/sleep/10").await.assert_json(200);
+}

@@ -105,6 +105,9 @@ pub struct Shared {
     paths: Vec<PathAndQuery>,
     /// Per route: index into `endpoints`.
     route_upstream: Vec<usize>,
+    /// Per route: the call deadline when the request sends no `Grpc-Timeout`
+    /// (its upstream's `timeout`, else the gateway's).
+    route_timeout: Vec<Duration>,
     /// The distinct upstreams.
     endpoints: Vec<Endpoint>,
     /// Per endpoint: what identifies it, so a reload keeps the connections
@@ -177,6 +180,7 @@ impl Shared {
         let mut keys: Vec<String> = Vec::new();
         let mut endpoints = Vec::new();
         let mut route_upstream = Vec::with_capacity(table.routes().len());
+        let mut route_timeout = Vec::with_capacity(table.routes().len());
         let mut paths = Vec::with_capacity(table.routes().len());
         for route in table.routes() {
             let service = route.rpc.parent_service();
@@ -192,6 +196,10 @@ impl Shared {
                 }
             };
             route_upstream.push(index);
+            route_timeout.push(match &endpoints[index] {
+                Endpoint::Remote(spec) => spec.timeout.unwrap_or(options.timeout),
+                Endpoint::Local(_) => options.timeout,
+            });
             let path = format!("/{}/{}", service.full_name(), route.rpc.name());
             paths.push(
                 PathAndQuery::try_from(path)
@@ -217,6 +225,7 @@ impl Shared {
             store: Arc::new(MemoryStore::new()),
             paths,
             route_upstream,
+            route_timeout,
             endpoints,
             endpoint_keys: keys,
         })
@@ -224,6 +233,11 @@ impl Shared {
 }
 
 impl Shared {
+    /// The default call deadline of route `index`.
+    pub fn timeout(&self, index: usize) -> Duration {
+        self.route_timeout[index]
+    }
+
     /// Keeps idempotency keys in `store` instead of memory.
     pub fn with_store(mut self, store: Arc<dyn IdempotencyStore>) -> Shared {
         self.store = store;

@@ -141,7 +141,7 @@ async fn serve(
     let store = shared.store.as_ref();
     let fingerprint =
         idempotency::fingerprint(&parts.method, route.template.as_str(), &parts.uri, &body);
-    let lease = deadline(&parts.headers, shared.options.timeout) + LEASE_MARGIN;
+    let lease = deadline(&parts.headers, shared.timeout(index)) + LEASE_MARGIN;
     match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
         Begin::Replay(answer) => {
             shared.metrics.replayed();
@@ -192,7 +192,7 @@ async fn call(
         request: message,
         metadata,
         reply: route.rpc.output(),
-        timeout: deadline(&parts.headers, shared.options.timeout),
+        timeout: deadline(&parts.headers, shared.timeout(index)),
     };
     let reply = upstream::call(target, request, idempotent, &shared.options.retry)
         .await

@@ -26,6 +26,9 @@ pub struct RemoteSpec {
     /// How often host names are resolved again. Default 30 s; `None`: once.
     /// Addresses (`127.0.0.1`, `[::1]`) are never resolved.
     pub resolve_every: Option<Duration>,
+    /// The deadline of a call to this upstream when the request sends no
+    /// `Grpc-Timeout`; `None`: the gateway's `timeout`.
+    pub timeout: Option<Duration>,
 }
 
 /// TLS to a remote upstream (rustls, ALPN `h2`).
@@ -64,6 +67,7 @@ impl RemoteSpec {
             tls: None,
             connect_timeout: RemoteSpec::DEFAULT_CONNECT_TIMEOUT,
             resolve_every: Some(RemoteSpec::DEFAULT_RESOLVE_EVERY),
+            timeout: None,
         }
     }
 
