@@ -203,3 +203,68 @@ fn unusable_certificate_files_stop_the_start_naming_the_file() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("tls-key"), "{stderr}");
 }
+
+/// A handshake trusting `ca` succeeds (or not) within the bounded wait.
+async fn handshake_ok(gateway: &Gateway, ca: &Path) -> bool {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).expect("CA") {
+        roots.add(cert.expect("CA")).expect("CA root");
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(gateway.addr()).await.expect("connect");
+    let name = ServerName::try_from("localhost").unwrap();
+    matches!(
+        tokio::time::timeout(
+            WAIT,
+            TlsConnector::from(Arc::new(config)).connect(name, tcp)
+        )
+        .await,
+        Ok(Ok(_))
+    )
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate() {
+    let first = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::copy(&first.server_cert, &cert).unwrap();
+    std::fs::copy(&first.server_key, &key).unwrap();
+    let gateway = Gateway::start(&[
+        "--demo",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ])
+    .await;
+    assert!(handshake_ok(&gateway, &first.ca).await);
+
+    // A renewed certificate from another CA, in the same files.
+    let second = Pki::new();
+    std::fs::copy(&second.server_cert, &cert).unwrap();
+    std::fs::copy(&second.server_key, &key).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &gateway.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    assert!(
+        gateway.wait_stderr(|s| s.contains("reloaded")).await,
+        "{}",
+        gateway.stderr()
+    );
+    assert!(
+        handshake_ok(&gateway, &second.ca).await,
+        "new connections get the new certificate"
+    );
+    assert!(
+        !handshake_ok(&gateway, &first.ca).await,
+        "the old certificate is gone"
+    );
+}
