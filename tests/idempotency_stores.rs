@@ -299,11 +299,23 @@ impl RedisServer {
         let mut server = RedisServer { child, port };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
+            // Another test may hold the port for a moment (ports are picked
+            // free, then released): ready means *our* server answers PING.
             if server.child.try_wait().unwrap().is_some() {
                 return None;
+            }
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut pong = [0u8; 7];
+                let answered = stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut pong).is_ok()
+                    && &pong == b"+PONG\r\n";
+                if answered {
+                    // A server that lost the port exits within moments.
+                    thread::sleep(Duration::from_millis(100));
+                    return server.child.try_wait().unwrap().is_none().then_some(server);
+                }
             }
             thread::sleep(Duration::from_millis(20));
         }
