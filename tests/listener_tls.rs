@@ -41,9 +41,8 @@ async fn tls_gateway(pki: &Pki) -> Gateway {
     gateway
 }
 
-/// A TLS connection to the gateway, trusting the test CA and offering
-/// `alpn`.
-async fn connect(gateway: &Gateway, ca: &Path, alpn: &[&[u8]]) -> TlsStream<TcpStream> {
+/// A client configuration trusting the CA in `ca` and offering `alpn`.
+fn client_config(ca: &Path, alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).expect("CA") {
         roots.add(cert.expect("CA")).expect("CA root");
@@ -55,15 +54,26 @@ async fn connect(gateway: &Gateway, ca: &Path, alpn: &[&[u8]]) -> TlsStream<TcpS
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// A TLS handshake with the gateway as `localhost`, bounded in time.
+async fn handshake(
+    gateway: &Gateway,
+    config: Arc<ClientConfig>,
+) -> Result<Result<TlsStream<TcpStream>, std::io::Error>, tokio::time::error::Elapsed> {
     let tcp = TcpStream::connect(gateway.addr()).await.expect("connect");
     let name = ServerName::try_from("localhost").unwrap();
-    tokio::time::timeout(
-        WAIT,
-        TlsConnector::from(Arc::new(config)).connect(name, tcp),
-    )
-    .await
-    .expect("handshake within 20 s")
-    .expect("TLS handshake")
+    tokio::time::timeout(WAIT, TlsConnector::from(config).connect(name, tcp)).await
+}
+
+/// A TLS connection to the gateway, trusting the test CA and offering
+/// `alpn`.
+async fn connect(gateway: &Gateway, ca: &Path, alpn: &[&[u8]]) -> TlsStream<TcpStream> {
+    handshake(gateway, client_config(ca, alpn))
+        .await
+        .expect("handshake within 20 s")
+        .expect("TLS handshake")
 }
 
 fn alpn(stream: &TlsStream<TcpStream>) -> Option<Vec<u8>> {
@@ -204,28 +214,9 @@ fn unusable_certificate_files_stop_the_start_naming_the_file() {
     assert!(stderr.contains("tls-key"), "{stderr}");
 }
 
-/// A handshake trusting `ca` succeeds (or not) within the bounded wait.
+/// Whether a handshake trusting `ca` succeeds within the bounded wait.
 async fn handshake_ok(gateway: &Gateway, ca: &Path) -> bool {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("CA") {
-        roots.add(cert.expect("CA")).expect("CA root");
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = TcpStream::connect(gateway.addr()).await.expect("connect");
-    let name = ServerName::try_from("localhost").unwrap();
-    matches!(
-        tokio::time::timeout(
-            WAIT,
-            TlsConnector::from(Arc::new(config)).connect(name, tcp)
-        )
-        .await,
-        Ok(Ok(_))
-    )
+    matches!(handshake(gateway, client_config(ca, &[])).await, Ok(Ok(_)))
 }
 
 #[tokio::test]
