@@ -23,8 +23,9 @@ const EMBEDDED: &[&str] = &[
     "examples/v1/blogs.proto",
 ];
 
-/// Compiled to Rust only: the fixture service the integration tests use.
-const FIXTURES: &[&str] = &["testing/v1/fixture.proto"];
+/// Compiled to Rust only: the fixture services the integration tests use,
+/// every `.proto` file in this directory (under `proto/`).
+const FIXTURES: &str = "testing/v1";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
@@ -40,8 +41,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
 
-    for proto in FIXTURES {
-        compiler.open_file(proto)?;
+    let mut fixtures = fs::read_dir(PathBuf::from("proto").join(FIXTURES))?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect::<Result<Vec<_>, _>>()?;
+    fixtures.sort();
+    for name in fixtures {
+        let name = name.to_string_lossy();
+        if name.ends_with(".proto") {
+            compiler.open_file(format!("{FIXTURES}/{name}"))?;
+        }
     }
     tonic_prost_build::configure()
         .build_client(true)
