@@ -401,3 +401,35 @@ fn unwrapped(properties: &Value) -> Value {
             .collect(),
     )
 }
+
+#[test]
+fn http_body_fields_are_raw_bodies_of_any_media_type() {
+    let doc = from_protos("proto/testing/v1/media.proto", Some("proto"));
+    validate("media", &doc);
+    let raw = json!({ "type": "string", "format": "binary" });
+    let upload = &doc["paths"]["/v1/media/{name}"]["put"];
+    assert_eq!(upload["requestBody"]["content"]["*/*"]["schema"], raw);
+    assert!(upload["requestBody"]["content"]
+        .get("application/json")
+        .is_none());
+    assert!(
+        upload["responses"].get("415").is_none(),
+        "any media type is taken"
+    );
+    assert!(upload["responses"]["200"]["content"]
+        .get("application/json")
+        .is_some());
+    let download = &doc["paths"]["/v1/media/{name}"]["get"];
+    assert_eq!(
+        download["responses"]["200"]["content"]["*/*"]["schema"],
+        raw
+    );
+    let describe = &doc["paths"]["/v1/media/{name}:describe"]["get"];
+    assert_eq!(
+        describe["responses"]["200"]["content"]["*/*"]["schema"],
+        raw
+    );
+    let mirror = &doc["paths"]["/v1/media:mirror"]["post"];
+    assert_eq!(mirror["requestBody"]["content"]["*/*"]["schema"], raw);
+    assert_eq!(mirror["responses"]["200"]["content"]["*/*"]["schema"], raw);
+}

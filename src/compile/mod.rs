@@ -26,5 +26,5 @@ pub use location::{ItemUri, ItemValue};
 pub use matcher::Lookup;
 pub use rule::{RestRule, RouteKind, RuleSource};
 pub use source::{Descriptors, Input};
-pub use table::{Compiled, Route, RouteSummary, RouteTable};
+pub use table::{Compiled, Route, RouteSummary, RouteTable, HTTP_BODY};
 pub use template::{FieldPath, PathTemplate, Segment, TemplateError, TemplateShape, Variable};

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use prost_reflect::{FileDescriptor, MethodDescriptor};
+use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde::Serialize;
 
 use super::binding::{self, Body, BoundField, Role};
@@ -44,7 +44,43 @@ pub struct Route {
     pub location: Option<ItemUri>,
 }
 
+/// The message whose fields carry a raw HTTP body of any content type
+/// (`content_type`, `data`) instead of JSON: SPEC §3.
+pub const HTTP_BODY: &str = "google.api.HttpBody";
+
+/// Whether `message` is [`HTTP_BODY`].
+fn is_http_body(message: &MessageDescriptor) -> bool {
+    message.full_name() == HTTP_BODY
+}
+
+/// Whether `field` holds one [`HTTP_BODY`] message.
+fn holds_http_body(field: &FieldDescriptor) -> bool {
+    !field.is_list()
+        && !field.is_map()
+        && matches!(field.kind(), Kind::Message(m) if is_http_body(&m))
+}
+
 impl Route {
+    /// Whether the request body is raw, of any content type, because what
+    /// it fills is a `google.api.HttpBody` (the whole request or the body
+    /// field); otherwise it is JSON.
+    pub fn raw_request(&self) -> bool {
+        match &self.body {
+            Body::None => false,
+            Body::Whole => is_http_body(&self.rpc.input()),
+            Body::Field(field) => holds_http_body(field.leaf()),
+        }
+    }
+
+    /// Whether the answer body is raw, because what is answered (the whole
+    /// reply or the `response_body` field) is a `google.api.HttpBody`.
+    pub fn raw_reply(&self) -> bool {
+        match &self.response_body {
+            None => is_http_body(&self.rpc.output()),
+            Some(field) => holds_http_body(field.leaf()),
+        }
+    }
+
     /// The RPC as `package.Service/Method`.
     pub fn rpc_name(&self) -> String {
         format!(

@@ -46,8 +46,16 @@ pub(super) fn build(route: &Route, at: &Placement<'_>, schemas: &mut Schemas) ->
     operation
 }
 
-/// The request body: the `body` field's value, or the whole request for `*`.
+/// The request body: the `body` field's value, or the whole request for `*`;
+/// raw bytes of any media type when that is a `google.api.HttpBody`.
 fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
+    if route.raw_request() {
+        return Some(json!({
+            "description": "The raw body, of any media type; its `Content-Type` is passed on with it.",
+            "required": true,
+            "content": { "*/*": { "schema": super::responses::raw_schema() } },
+        }));
+    }
     let input = route.rpc.input();
     let (schema, description) = match &route.body {
         Body::None => return None,

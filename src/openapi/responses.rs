@@ -46,7 +46,11 @@ const ALWAYS: &[&str] = &[
 /// The `responses` object of `route`'s operation.
 pub(super) fn of(route: &Route, schemas: &mut Schemas) -> Map<String, Value> {
     let mut out = Map::new();
-    let content = json!({ "application/json": { "schema": reply_schema(route, schemas) } });
+    let content = if route.raw_reply() {
+        json!({ "*/*": { "schema": raw_schema() } })
+    } else {
+        json!({ "application/json": { "schema": reply_schema(route, schemas) } })
+    };
     let mut headers = Map::new();
     if reply_has_etag(route) {
         headers.insert(
@@ -121,13 +125,20 @@ pub(super) fn of(route: &Route, schemas: &mut Schemas) -> Map<String, Value> {
     out
 }
 
+/// The schema of a raw (`google.api.HttpBody`) body: any bytes.
+pub(super) fn raw_schema() -> Value {
+    json!({ "type": "string", "format": "binary" })
+}
+
 /// The error statuses `route` can answer.
 fn errors(route: &Route) -> Vec<&'static str> {
     let mut statuses = ALWAYS.to_vec();
     if takes_if_match(route) {
         statuses.push("412");
     }
-    if route.body != Body::None {
+    if route.raw_request() {
+        statuses.push("413");
+    } else if route.body != Body::None {
         statuses.extend(["413", "415"]);
     }
     if keyed(route) {

@@ -115,7 +115,13 @@ async fn serve(
     let body = if route.body == Body::None {
         Bytes::new()
     } else {
-        read_body(&parts.headers, body, shared.options.max_body_bytes).await?
+        read_body(
+            &parts.headers,
+            body,
+            shared.options.max_body_bytes,
+            route.raw_request(),
+        )
+        .await?
     };
     let mut message = transcode::build_request(
         route,
@@ -123,6 +129,10 @@ async fn serve(
             captures: &captures,
             query: parts.uri.query(),
             body: &body,
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
         },
         &shared.options.json,
     )?;
@@ -219,12 +229,22 @@ async fn call(
             }
         })?;
 
-    let body = transcode::reply_body(route, &reply.message, &shared.options.json)?;
     let mut headers = HeaderMap::with_capacity(4);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let body = match transcode::raw_reply(route, &reply.message) {
+        Some(raw) => {
+            let content_type = HeaderValue::from_str(&raw.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            headers.insert(header::CONTENT_TYPE, content_type);
+            raw.data
+        }
+        None => {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            transcode::reply_body(route, &reply.message, &shared.options.json)?.into()
+        }
+    };
     if let Some(etag) =
         precondition::reply_etag(route, &reply.message).and_then(|e| HeaderValue::from_str(&e).ok())
     {
@@ -253,7 +273,7 @@ async fn call(
     Ok(Answer {
         status,
         headers,
-        body: body.into(),
+        body,
     })
 }
 
@@ -312,12 +332,13 @@ async fn drain(mut body: AxumBody) {
     let _ = tokio::time::timeout(DRAIN_TIME, reading).await;
 }
 
-/// Reads a JSON body up to `limit` bytes: 415 for another content type, 413
-/// beyond the limit.
+/// Reads a body up to `limit` bytes (413 beyond it): a JSON body (415 for
+/// another content type), or with `raw` a body of any content type.
 async fn read_body(
     headers: &HeaderMap,
     mut body: AxumBody,
     limit: usize,
+    raw: bool,
 ) -> Result<Bytes, ServeError> {
     let length = headers
         .get(header::CONTENT_LENGTH)
@@ -339,7 +360,7 @@ async fn read_body(
         }
         buffer.extend_from_slice(&data);
     }
-    if !buffer.is_empty() {
+    if !buffer.is_empty() && !raw {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())

@@ -1,6 +1,6 @@
 //! HTTP ↔ protobuf: builds the request message from the matched route's path
 //! values, query string and JSON body, and turns the reply (or a gRPC error)
-//! back into JSON.
+//! back into JSON. `google.api.HttpBody` fields carry raw bodies instead.
 //!
 //! Knows fields, not sockets: nothing here does I/O. All proto3 JSON goes
 //! through [`json`], one narrow interface over prost-reflect's serde support,
@@ -20,4 +20,4 @@ pub use error::TranscodeError;
 pub use json::JsonOptions;
 pub use location::location;
 pub use request::{build_request, RequestParts};
-pub use response::{reply_body, status_details};
+pub use response::{raw_reply, reply_body, status_details, RawBody};

@@ -1,4 +1,6 @@
 //! Path values + query string + JSON body → the request message (SPEC §3).
+//! A body that fills a `google.api.HttpBody` is taken raw instead: its bytes
+//! become `data` and its `Content-Type` becomes `content_type`.
 //!
 //! Order: the body first, then the replace/update id check (the URI is
 //! authoritative: a different id in the body is a 400 before any call), then
@@ -17,8 +19,11 @@ pub struct RequestParts<'a> {
     pub captures: &'a [String],
     /// The raw query string, without `?`.
     pub query: Option<&'a str>,
-    /// The request body (JSON), possibly empty.
+    /// The request body (JSON, or raw for [`Route::raw_request`]), possibly
+    /// empty.
     pub body: &'a [u8],
+    /// The request's `Content-Type`, if any: kept with a raw body.
+    pub content_type: Option<&'a str>,
 }
 
 /// Builds the request message for `route`.
@@ -36,6 +41,15 @@ pub fn build_request(
     // The body. For PATCH the JSON is looked at first, to learn which fields it carries.
     let mut present_paths = None;
     let mut message = match (&route.body, has_body) {
+        (Body::Whole, _) if route.raw_request() => http_body(input.clone(), parts),
+        (Body::Field(field), _) if route.raw_request() => {
+            let mut message = DynamicMessage::new(input.clone());
+            let leaf = field.leaf();
+            if let Kind::Message(body) = leaf.kind() {
+                message.set_field(leaf, Value::Message(http_body(body, parts)));
+            }
+            message
+        }
         (Body::None, _) | (_, false) => DynamicMessage::new(input.clone()),
         (Body::Whole, true) => {
             if mask_field.is_some() {
@@ -95,6 +109,20 @@ pub fn build_request(
         message.set_field(&mask, Value::Message(value));
     }
     Ok(message)
+}
+
+/// A `google.api.HttpBody` (of type `descriptor`) holding the raw body and
+/// its content type.
+fn http_body(descriptor: MessageDescriptor, parts: RequestParts<'_>) -> DynamicMessage {
+    let mut message = DynamicMessage::new(descriptor);
+    if let Some(content_type) = parts.content_type {
+        message.set_field_by_name("content_type", Value::String(content_type.to_owned()));
+    }
+    message.set_field_by_name(
+        "data",
+        Value::Bytes(bytes::Bytes::copy_from_slice(parts.body)),
+    );
+    message
 }
 
 fn parse_json(body: &[u8]) -> Result<serde_json::Value, TranscodeError> {

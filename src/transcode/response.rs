@@ -1,4 +1,5 @@
-//! Reply → JSON body, and a gRPC error's `grpc-status-details-bin` → the
+//! Reply → JSON body (or, for a `google.api.HttpBody` reply, its raw bytes
+//! and content type), and a gRPC error's `grpc-status-details-bin` → the
 //! `details` array of the error body.
 
 use base64::Engine as _;
@@ -45,6 +46,42 @@ pub fn reply_body(
             serde_json::to_vec(&inner).map_err(|e| TranscodeError::Reply(e.to_string()))
         }
     }
+}
+
+/// A raw answer body: what a `google.api.HttpBody` reply carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBody {
+    /// Its `content_type`; `application/octet-stream` when the reply left it
+    /// empty.
+    pub content_type: String,
+    /// Its `data`.
+    pub data: bytes::Bytes,
+}
+
+/// The raw body of a reply when the route answers one
+/// ([`Route::raw_reply`]): the whole reply's or the `response_body` field's
+/// `google.api.HttpBody`. `None` for JSON routes.
+pub fn raw_reply(route: &Route, reply: &DynamicMessage) -> Option<RawBody> {
+    if !route.raw_reply() {
+        return None;
+    }
+    let body = match &route.response_body {
+        None => std::borrow::Cow::Borrowed(reply),
+        Some(field) => match reply.get_field(field.leaf()) {
+            std::borrow::Cow::Borrowed(value) => std::borrow::Cow::Borrowed(value.as_message()?),
+            std::borrow::Cow::Owned(value) => std::borrow::Cow::Owned(value.as_message()?.clone()),
+        },
+    };
+    let content_type = body
+        .get_field_by_name("content_type")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let data = body
+        .get_field_by_name("data")
+        .and_then(|v| v.as_bytes().cloned())
+        .unwrap_or_default();
+    Some(RawBody { content_type, data })
 }
 
 /// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
