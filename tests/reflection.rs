@@ -2,9 +2,12 @@
 //! binary: `serve --upstream` alone serves the routes of the example service
 //! and of the fixture (v1, and a v1alpha-only server); `routes --upstream`
 //! prints what `routes --proto` prints; `check --upstream` reports invalid
-//! annotations; an upstream without reflection is a clear error; SIGHUP asks
-//! the reflection again, and a failed fetch keeps the old table.
+//! annotations; an upstream without reflection is a clear error; reflection
+//! goes over the upstream's TLS settings; SIGHUP asks the reflection again,
+//! and a failed fetch keeps the old table.
 
+#[path = "support/backend.rs"]
+mod backend;
 mod support;
 
 use std::convert::Infallible;
@@ -301,4 +304,54 @@ async fn sighup_asks_the_reflection_again_and_a_failed_fetch_keeps_the_table() {
     assert_eq!(calls.load(Ordering::SeqCst), 2 * at_start + 1);
     gw.get("/v1/shelves/special").await.assert_status(200);
     assert_eq!(fixture.calls("Special"), 2);
+}
+
+#[tokio::test]
+async fn reflection_goes_over_the_upstreams_tls() {
+    let pki = backend::Pki::new();
+    let backend = backend::Backend::tls(pki.server_config(false)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = |name: &str, ca: &std::path::Path| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
+                backend.uri("https"),
+                ca.display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = config("good.toml", &pki.ca);
+    let gw = Gateway::start(&["--config", good.to_str().unwrap()]).await;
+    let asked = backend.calls();
+    assert!(asked >= 2, "a list, then the files: {asked}");
+    let created = gw
+        .post("/v1/users", &json!({"displayName": "over TLS"}))
+        .await;
+    assert_eq!(created.assert_json(201)["displayName"], "over TLS");
+    assert_eq!(backend.calls(), asked + 1);
+
+    // The wrong CA: no descriptors, a clear error, exit 1.
+    let wrong = config("wrong.toml", &pki.other_ca);
+    let (code, stdout, stderr) = restgate(&[
+        "serve",
+        "--config",
+        wrong.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot load descriptors from upstream {}",
+            backend.uri("https").to_string().trim_end_matches('/')
+        )),
+        "{stderr}"
+    );
+    assert_eq!(backend.calls(), asked + 1);
 }
