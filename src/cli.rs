@@ -190,27 +190,11 @@ fn reflected(
     upstreams: &crate::serve::Upstreams,
     call_timeout: std::time::Duration,
 ) -> Result<Input, String> {
-    let mut specs: Vec<crate::upstream::RemoteSpec> = upstreams
-        .default
-        .iter()
+    let specs: Vec<_> = (upstreams.default.iter())
         .chain(upstreams.by_service.values())
         .cloned()
         .collect();
-    specs.sort_by_key(ToString::to_string);
-    specs.dedup();
-    let upstream = specs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot load descriptors from upstream {upstream}: {e}"))?;
-    let files = runtime
-        .block_on(crate::upstream::fetch_descriptors(&specs, call_timeout))
-        .map_err(|e| e.to_string())?;
-    Ok(Input::Reflected { upstream, files })
+    crate::upstream::reflected_input(&specs, call_timeout).map_err(|e| e.to_string())
 }
 
 /// What `routes`, `openapi` and `check` load: the upstreams' reflection

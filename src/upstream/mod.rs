@@ -24,7 +24,7 @@ pub use codec::DynamicCodec;
 pub use connection::{Channel, Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
-pub use reflection::{fetch_descriptors, Reason, ReflectionError};
+pub use reflection::{fetch_descriptors, reflected_input, Reason, ReflectionError};
 pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
 pub use status::http_status;

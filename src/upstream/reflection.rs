@@ -69,9 +69,37 @@ pub enum Reason {
     /// The server's answers do not fit the protocol.
     #[error("unexpected reflection answer: {0}")]
     Malformed(String),
+    /// No runtime to ask on.
+    #[error("cannot start a runtime: {0}")]
+    Runtime(std::io::Error),
     /// No complete answer within the time allowed.
     #[error("no complete answer within {0:?}")]
     Timeout(Duration),
+}
+
+/// [`fetch_descriptors`] on a runtime of its own, for a caller outside one
+/// (the command line, at start and on SIGHUP), as the route compiler's
+/// input. The upstreams are asked in the order of their names (`specs` may
+/// come from a map).
+pub fn reflected_input(
+    specs: &[RemoteSpec],
+    call_timeout: Duration,
+) -> Result<crate::compile::Input, ReflectionError> {
+    let mut specs = specs.to_vec();
+    specs.sort_by_key(ToString::to_string);
+    specs.dedup();
+    let upstream = (specs.iter().map(ToString::to_string))
+        .collect::<Vec<_>>()
+        .join(",");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ReflectionError {
+            upstream: upstream.clone(),
+            reason: Reason::Runtime(e),
+        })?;
+    let files = runtime.block_on(fetch_descriptors(&specs, call_timeout))?;
+    Ok(crate::compile::Input::Reflected { upstream, files })
 }
 
 /// Loads the descriptors of every upstream in `specs` (an upstream given
