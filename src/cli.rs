@@ -2,8 +2,10 @@
 //! (the gateway), `routes` and `check` (the route table).
 //!
 //! Every command takes the same inputs ([`InputArgs`]): `.proto` files with
-//! include directories, or encoded descriptor sets, or — with neither — the
-//! bundled example. Findings go to stderr as `file:line:col: error: message`;
+//! include directories, or encoded descriptor sets, or the descriptors the
+//! upstreams serve by gRPC server reflection (`--upstream` with neither), or
+//! — with none of these — the bundled example (`serve` needs an upstream or
+//! `--demo`). Findings go to stderr as `file:line:col: error: message`;
 //! the exit code is 0 when valid, 1 when not, 2 for bad usage.
 
 use std::io::Write;
@@ -41,6 +43,9 @@ pub enum Command {
         /// Where the services come from.
         #[command(flatten)]
         input: InputArgs,
+        /// Or the upstreams whose server reflection serves them.
+        #[command(flatten)]
+        reflect: ReflectArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -50,6 +55,9 @@ pub enum Command {
         /// Where the services come from.
         #[command(flatten)]
         input: InputArgs,
+        /// Or the upstreams whose server reflection serves them.
+        #[command(flatten)]
+        reflect: ReflectArgs,
         /// Write the document here instead of to stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -66,6 +74,9 @@ pub enum Command {
         /// Where the services come from.
         #[command(flatten)]
         input: InputArgs,
+        /// Or the upstreams whose server reflection serves them.
+        #[command(flatten)]
+        reflect: ReflectArgs,
     },
 }
 
@@ -115,7 +126,8 @@ pub enum Format {
     Json,
 }
 
-/// Where the services come from. With no flag: the bundled example.
+/// Where the services come from. With no flag: the upstreams' reflection
+/// (given `--upstream`), else the bundled example.
 #[derive(Debug, Clone, Default, PartialEq, clap::Args, serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct InputArgs {
@@ -152,19 +164,71 @@ impl InputArgs {
     }
 }
 
+/// `--upstream` of `routes`, `openapi` and `check`.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+pub struct ReflectArgs {
+    /// Load the services from this upstream's gRPC server reflection (v1, or
+    /// v1alpha): `URI` or `SERVICE=URI`, as for `serve`; repeatable, every
+    /// upstream's files merged.
+    #[arg(
+        long = "upstream",
+        value_name = "[SERVICE=]URI",
+        num_args = 1..,
+        conflicts_with_all = ["protos", "descriptor_sets"]
+    )]
+    pub upstream: Vec<String>,
+}
+
+/// A call's deadline for the commands that have no `--timeout`: the
+/// gateway's default.
+const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The descriptors `upstreams` serve by reflection, as an [`Input`]: each
+/// upstream has its connect timeout plus `call_timeout` (or its own) to
+/// answer.
+fn reflected(
+    upstreams: &crate::serve::Upstreams,
+    call_timeout: std::time::Duration,
+) -> Result<Input, String> {
+    let specs: Vec<_> = (upstreams.default.iter())
+        .chain(upstreams.by_service.values())
+        .cloned()
+        .collect();
+    crate::upstream::reflected_input(&specs, call_timeout).map_err(|e| e.to_string())
+}
+
+/// What `routes`, `openapi` and `check` load: the upstreams' reflection
+/// when given, else the inputs. `Err`: the exit code, the message printed.
+fn command_input(input: &InputArgs, reflect: &ReflectArgs) -> Result<Input, ExitCode> {
+    if reflect.upstream.is_empty() {
+        return Ok(input.input());
+    }
+    let upstreams = crate::config::upstreams_of(&reflect.upstream).map_err(|e| {
+        eprintln!("restgate: {e}");
+        ExitCode::from(2)
+    })?;
+    reflected(&upstreams, DEFAULT_CALL_TIMEOUT).map_err(|e| {
+        eprintln!("restgate: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Runs a command and returns the exit code.
 pub fn run(command: Command) -> ExitCode {
     match command {
         Command::Serve(args) => serve(&args),
-        Command::Routes { input, format } => {
-            with_table(&input, |compiled| print_routes(compiled, format))
-        }
+        Command::Routes {
+            input,
+            reflect,
+            format,
+        } => with_table(&input, &reflect, |compiled| print_routes(compiled, format)),
         Command::Openapi {
             input,
+            reflect,
             output,
             title,
             api_version,
-        } => with_table(&input, |compiled| {
+        } => with_table(&input, &reflect, |compiled| {
             let defaults = crate::openapi::OpenApiOptions::default();
             let options = crate::openapi::OpenApiOptions {
                 title: title.unwrap_or(defaults.title),
@@ -179,7 +243,7 @@ pub fn run(command: Command) -> ExitCode {
                 None => std::io::stdout().lock().write_all(&text),
             }
         }),
-        Command::Check { input } => with_table(&input, |compiled| {
+        Command::Check { input, reflect } => with_table(&input, &reflect, |compiled| {
             let routes = compiled.table.routes();
             let services: std::collections::BTreeSet<_> = routes
                 .iter()
@@ -196,8 +260,16 @@ pub fn run(command: Command) -> ExitCode {
 }
 
 /// Loads and compiles the input; prints findings; runs `then` on success.
-fn with_table(input: &InputArgs, then: impl FnOnce(&Compiled) -> std::io::Result<()>) -> ExitCode {
-    match RouteTable::load(&input.input()) {
+fn with_table(
+    input: &InputArgs,
+    reflect: &ReflectArgs,
+    then: impl FnOnce(&Compiled) -> std::io::Result<()>,
+) -> ExitCode {
+    let input = match command_input(input, reflect) {
+        Ok(input) => input,
+        Err(code) => return code,
+    };
+    match RouteTable::load(&input) {
         Ok(compiled) => {
             for warning in compiled.warnings.iter() {
                 eprintln!("{warning}");
@@ -244,7 +316,19 @@ fn serve(args: &ServeArgs) -> ExitCode {
         eprintln!("restgate: no upstream: give --upstream [SERVICE=]URI (or upstream in the config file), or --demo");
         return ExitCode::from(2);
     }
-    let compiled = match RouteTable::load(&config.input) {
+    // With an upstream and no protos or descriptor sets: its reflection.
+    let input = if !args.demo && config.input == Input::Bundled {
+        match reflected(&config.upstreams, config.options.timeout) {
+            Ok(input) => input,
+            Err(e) => {
+                eprintln!("restgate: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        config.input.clone()
+    };
+    let compiled = match RouteTable::load(&input) {
         Ok(c) => c,
         Err(err) => {
             eprintln!("{}", err.diagnostics());
@@ -406,7 +490,8 @@ fn modified(files: &[PathBuf]) -> Vec<Option<std::time::SystemTime>> {
 }
 
 /// SIGHUP: reads the config file, flags and environment again, loads and
-/// compiles the protos or descriptor sets again, and swaps the route table
+/// compiles the protos or descriptor sets again (or asks the upstreams'
+/// reflection again), and swaps the route table
 /// whole; reloads the listener's certificate. Any error leaves everything
 /// as it was. The listen address, workers, ops prefix, CORS and idempotency
 /// store stay as they started. `demo_upstreams` keeps the demo's example
@@ -418,8 +503,13 @@ fn reload(
     demo_upstreams: Option<crate::serve::Upstreams>,
 ) -> Result<usize, String> {
     let config = args.merged().map_err(|e| e.to_string())?;
+    let input = if demo_upstreams.is_none() && config.input == Input::Bundled {
+        reflected(&config.upstreams, config.options.timeout)?
+    } else {
+        config.input.clone()
+    };
     let upstreams = demo_upstreams.unwrap_or(config.upstreams.clone());
-    let compiled = RouteTable::load(&config.input).map_err(|e| e.diagnostics().to_string())?;
+    let compiled = RouteTable::load(&input).map_err(|e| e.diagnostics().to_string())?;
     let before = current.get();
     let shared = Shared::new(compiled.table, &upstreams, config.options.clone())
         .map_err(|e| e.to_string())?

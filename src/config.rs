@@ -105,7 +105,8 @@ pub struct Settings {
     pub input: InputArgs,
     /// Where calls go: `URI` for every service, or `SERVICE=URI` (full
     /// service name, e.g. examples.v1.UserService=http://127.0.0.1:50051);
-    /// repeatable.
+    /// repeatable. With no --proto or --descriptor-set, the services are
+    /// those the upstreams serve by gRPC server reflection.
     #[arg(long = "upstream", value_name = "[SERVICE=]URI", num_args = 1..)]
     #[serde(default, deserialize_with = "one_or_many")]
     pub upstream: Vec<String>,
@@ -594,6 +595,13 @@ fn cors(
             .collect::<Result<_, _>>()?,
         max_age: max_age.unwrap_or(Duration::from_secs(600)),
     }))
+}
+
+/// The upstreams of `[SERVICE=]URI` entries alone (no config file), with
+/// the default timeouts: what `--upstream` of `routes`, `openapi` and
+/// `check` names.
+pub(crate) fn upstreams_of(specs: &[String]) -> Result<Upstreams, ConfigError> {
+    upstreams(&std::collections::BTreeMap::new(), specs)
 }
 
 /// The upstreams: the file's `[upstreams.NAME]` tables, then the

@@ -10,6 +10,11 @@ use backend::Backend;
 use serde_json::json;
 use support::Gateway;
 
+/// The example's protos as the `[input]` of a config file: the descriptors
+/// come from files, and the backends count only the calls made for
+/// requests.
+const EXAMPLE_INPUT: &str = "[input]\nproto = [\"proto/examples/v1/users.proto\", \"proto/examples/v1/blogs.proto\"]\ninclude = [\"proto\"]\n\n";
+
 #[tokio::test]
 async fn two_upstreams_of_two_endpoints_survive_losing_one_each() {
     let mut users_a = Backend::plain().await;
@@ -21,7 +26,7 @@ async fn two_upstreams_of_two_endpoints_survive_losing_one_each() {
     std::fs::write(
         &config,
         format!(
-            "[upstreams.users]\nendpoints = [\"{}\", \"{}\"]\nservices = [\"examples.v1.UserService\"]\nconnect-timeout = \"1s\"\n\n\
+            "{EXAMPLE_INPUT}[upstreams.users]\nendpoints = [\"{}\", \"{}\"]\nservices = [\"examples.v1.UserService\"]\nconnect-timeout = \"1s\"\n\n\
              [upstreams.rest]\nendpoints = [\"{}\", \"{}\"]\n",
             users_a.uri("http"),
             users_b.uri("http"),
@@ -79,7 +84,7 @@ async fn a_tls_upstream_with_a_test_ca_from_the_config_file() {
     std::fs::write(
         &config,
         format!(
-            "[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
+            "{EXAMPLE_INPUT}[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
             backend.uri("https"),
             pki.ca.display()
         ),
@@ -96,7 +101,7 @@ async fn a_tls_upstream_with_a_test_ca_from_the_config_file() {
     std::fs::write(
         &config,
         format!(
-            "[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
+            "{EXAMPLE_INPUT}[upstreams.secure]\nendpoints = [\"{}\"]\n[upstreams.secure.tls]\nca-file = \"{}\"\n",
             backend.uri("https"),
             pki.other_ca.display()
         ),

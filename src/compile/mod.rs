@@ -1,7 +1,8 @@
 //! The route compiler: descriptors + annotations → [`RouteTable`].
 //!
 //! In: `.proto` files (compiled in process, no `protoc`), encoded descriptor
-//! sets, or the bundled example ([`Input`]). Out: a [`RouteTable`] in which
+//! sets, the encoded files an upstream's server reflection sent (fetched
+//! elsewhere), or the bundled example ([`Input`]). Out: a [`RouteTable`] in which
 //! every binding has its HTTP method, [`PathTemplate`], operation
 //! ([`RouteKind`]), RPC, and resolved fields, or every finding of the run as
 //! `file:line:col: error: message` [`Diagnostics`].

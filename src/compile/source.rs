@@ -1,5 +1,7 @@
 //! Where descriptors come from: `.proto` files compiled in process with protox
-//! (no `protoc`), encoded descriptor sets, or the bundled example.
+//! (no `protoc`), encoded descriptor sets, files an upstream served by gRPC
+//! server reflection (fetched by the caller: no network here), or the
+//! bundled example.
 //!
 //! The result, [`Descriptors`], keeps the reflection pool (never a
 //! `prost_types::FileDescriptorSet`, which would drop extension options) and,
@@ -48,6 +50,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
 pub(crate) fn is_builtin(name: &str) -> bool {
     name.starts_with("google/protobuf/")
         || name == "grpc/health/v1/health.proto"
+        || name.starts_with("grpc/reflection/")
         || BUILTIN_FILES.iter().any(|(n, _)| *n == name)
 }
 
@@ -67,6 +70,16 @@ pub enum Input {
     /// Encoded `FileDescriptorSet`s, as `protoc --include_imports
     /// --descriptor_set_out` or `buf build -o` write them.
     DescriptorSets(Vec<PathBuf>),
+    /// Encoded `FileDescriptorProto`s as an upstream's gRPC server
+    /// reflection sent them (see `upstream::fetch_descriptors`), imports
+    /// included, in any order.
+    Reflected {
+        /// Where they came from (the upstreams, comma-separated), for
+        /// messages.
+        upstream: String,
+        /// The files, each encoded as sent.
+        files: Vec<Vec<u8>>,
+    },
 }
 
 /// What diagnostics know about one file.
@@ -92,6 +105,7 @@ impl Descriptors {
             Input::Bundled => Ok(Descriptors::bundled()),
             Input::Protos { files, includes } => compile_protos(files, includes),
             Input::DescriptorSets(paths) => decode_sets(paths),
+            Input::Reflected { upstream, files } => decode_reflected(upstream, files),
         }
     }
 
@@ -364,6 +378,27 @@ fn decode_sets(paths: &[PathBuf]) -> Result<Descriptors, Vec<Diagnostic>> {
     }
 }
 
+/// Decodes the files as sent: gathered into one `FileDescriptorSet` (field
+/// 1, repeated) so the pool orders them by their imports, and never through
+/// `prost_types`, which would drop their extension options.
+fn decode_reflected(upstream: &str, files: &[Vec<u8>]) -> Result<Descriptors, Vec<Diagnostic>> {
+    let mut set = Vec::new();
+    prost::encoding::bytes::encode_repeated(1, files, &mut set);
+    let mut pool = DescriptorPool::new();
+    pool.decode_file_descriptor_set(set.as_slice())
+        .map_err(|e| {
+            vec![Diagnostic::error(
+                format!("upstream {upstream}"),
+                None,
+                format!("the descriptors it serves by reflection are not valid: {e}"),
+            )]
+        })?;
+    Ok(Descriptors {
+        pool,
+        files: HashMap::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +416,47 @@ mod tests {
         );
         assert_eq!(at("b"), Some(Position { line: 3, column: 8 }));
         assert_eq!(at("zzz"), None);
+    }
+
+    #[test]
+    fn reflected_files_keep_their_options_in_any_order() {
+        use prost::Message as _;
+        // The embedded set's files, each encoded alone, imports last.
+        let mut files = Vec::new();
+        let mut rest = crate::pb::DESCRIPTOR_SET;
+        while !rest.is_empty() {
+            let (tag, wire) = prost::encoding::decode_key(&mut rest).unwrap();
+            assert_eq!((tag, wire), (1, prost::encoding::WireType::LengthDelimited));
+            let len = prost::encoding::decode_varint(&mut rest).unwrap() as usize;
+            files.push(rest[..len].to_vec());
+            rest = &rest[len..];
+        }
+        files.reverse();
+        let input = Input::Reflected {
+            upstream: "http://a:1".to_owned(),
+            files,
+        };
+        let d = Descriptors::load(&input).unwrap();
+        let method = d
+            .pool()
+            .get_service_by_name("examples.v1.UserService")
+            .unwrap()
+            .methods()
+            .next()
+            .unwrap();
+        let options = method.options().encode_to_vec();
+        assert!(!options.is_empty(), "the method's options survive");
+
+        let bad = Input::Reflected {
+            upstream: "http://a:1".to_owned(),
+            files: vec![b"not a descriptor".to_vec()],
+        };
+        let errors = Descriptors::load(&bad).unwrap_err();
+        assert!(
+            errors[0].to_string().contains("upstream http://a:1"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

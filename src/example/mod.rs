@@ -23,6 +23,10 @@
 //!
 //! The data lives behind one `std::sync::Mutex`, never held across an
 //! `.await`.
+//!
+//! The served routes also answer gRPC server reflection (v1 and v1alpha)
+//! from the embedded descriptor set, options included, so a gateway given
+//! only `--upstream` finds the services and their REST annotations.
 
 mod accounts;
 mod blogs;
@@ -74,11 +78,13 @@ impl ExampleState {
         )
     }
 
-    /// The three services as one set of tonic routes, for a caller that
-    /// builds its own server.
+    /// The three services, and gRPC server reflection of them (v1 and
+    /// v1alpha), as one set of tonic routes, for a caller that builds its
+    /// own server.
     pub fn routes(&self) -> Routes {
         let (users, accounts, blogs) = self.services();
-        Routes::new(users).add_service(accounts).add_service(blogs)
+        let routes = Routes::new(users).add_service(accounts).add_service(blogs);
+        with_reflection(routes)
     }
 
     /// The store, locked. A poisoned lock is taken over as is: writes build
@@ -89,7 +95,27 @@ impl ExampleState {
     }
 }
 
-/// Serves the three example services, on a fresh empty [`ExampleState`],
+/// `routes` plus reflection v1 and v1alpha of the embedded descriptor set,
+/// served as encoded so that the REST annotations reach the client. A
+/// version that cannot be built is left out, logged (the set is checked at
+/// build time, so this does not happen).
+fn with_reflection(mut routes: Routes) -> Routes {
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::pb::DESCRIPTOR_SET)
+    };
+    match builder().build_v1() {
+        Ok(v1) => routes = routes.add_service(v1),
+        Err(e) => tracing::warn!(error = %e, "example service: no reflection v1"),
+    }
+    match builder().build_v1alpha() {
+        Ok(v1alpha) => routes = routes.add_service(v1alpha),
+        Err(e) => tracing::warn!(error = %e, "example service: no reflection v1alpha"),
+    }
+    routes
+}
+
+/// Serves the three example services and their reflection, on a fresh empty [`ExampleState`],
 /// over plaintext HTTP/2 on an already-bound `listener`, until `shutdown`
 /// completes; then finishes the requests in flight and returns.
 ///

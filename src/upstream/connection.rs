@@ -156,6 +156,43 @@ impl Upstream {
     }
 }
 
+/// An owned gRPC transport to an upstream, for a call the gateway makes on
+/// its own behalf (server reflection): tonic's `Grpc` and generated clients
+/// take it, with the origin [`Upstream::channel`] gives.
+pub type Channel =
+    tower::util::BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Status>;
+
+impl Upstream {
+    /// A transport over one live connection of this upstream (a remote one:
+    /// the next endpoint that is up, connected within its connect timeout),
+    /// and the origin its requests carry. Unlike [`Upstream::unary`], a
+    /// request the connection gives back unsent is not sent again.
+    pub async fn channel(&self) -> Result<(Channel, Uri), UpstreamError> {
+        match &self.transport {
+            Transport::Remote(remote) => {
+                let pool = remote.pool().await?;
+                let (slot, sender) = remote.connection(&pool).await?;
+                let origin = remote.origin(&pool, slot).clone();
+                let service = tower::service_fn(move |request: http::Request<Body>| {
+                    let mut sender = sender.clone();
+                    async move {
+                        let response = sender
+                            .send_request(request)
+                            .await
+                            .map_err(|e| connection_failed(&e))?;
+                        Ok::<_, Status>(response.map(Body::new))
+                    }
+                });
+                Ok((Channel::new(service), origin))
+            }
+            Transport::Local { origin, service } => {
+                let service = tower::ServiceExt::map_err(service.0.clone(), |never| match never {});
+                Ok((Channel::new(service), origin.clone()))
+            }
+        }
+    }
+}
+
 /// One unary call over any gRPC transport. Unary on the wire, read as a
 /// stream so that header metadata and trailers stay apart (tonic's unary
 /// helper merges them).

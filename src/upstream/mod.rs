@@ -1,7 +1,8 @@
 //! The gRPC side: upstreams of one or more endpoints (plaintext or TLS),
 //! balanced round robin with failover, one HTTP/2 connection per endpoint
 //! per worker, a codec for reflected messages, deadlines, and HTTP headers ↔
-//! gRPC metadata.
+//! gRPC metadata; and the descriptors an upstream's server reflection
+//! serves.
 //!
 //! The client path is tonic's `Grpc` over a hyper HTTP/2 `SendRequest`
 //! directly, not a tonic `Channel`: a `Channel` puts every call through a
@@ -12,6 +13,7 @@ mod codec;
 mod connection;
 mod error;
 mod metadata;
+mod reflection;
 mod remote;
 mod retry;
 mod spec;
@@ -19,9 +21,10 @@ mod status;
 mod tls;
 
 pub use codec::DynamicCodec;
-pub use connection::{Endpoint, LocalService, Reply, Upstream};
+pub use connection::{Channel, Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
+pub use reflection::{fetch_descriptors, reflected_input, Reason, ReflectionError};
 pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
 pub use status::http_status;

@@ -28,6 +28,7 @@ use tonic::codegen::tokio_stream::{self, Iter};
 use tonic::codegen::{http, BoxFuture, Bytes, Context, Poll, Service};
 use tonic::metadata::{KeyAndValueRef, MetadataMap, MetadataValue};
 use tonic::server::{NamedService, ServerStreamingService};
+use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic::{Code, Request, Response, Status};
@@ -140,6 +141,12 @@ impl FixtureHandle {
 
 /// Serves the fixture on 127.0.0.1:0 until the handle is dropped.
 pub(crate) async fn start_fixture() -> FixtureHandle {
+    start_fixture_with(Routes::default()).await
+}
+
+/// Serves the fixture and the services of `extra` (e.g. server reflection)
+/// on 127.0.0.1:0 until the handle is dropped.
+pub(crate) async fn start_fixture_with(extra: Routes) -> FixtureHandle {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture");
@@ -152,7 +159,7 @@ pub(crate) async fn start_fixture() -> FixtureHandle {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(
         Server::builder()
-            .add_service(service)
+            .add_routes(extra.add_service(service))
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                 let _ = stopped.await;
             }),

@@ -133,15 +133,24 @@ impl Gateway {
         Gateway::start(&args).await
     }
 
-    /// `serve --upstream http://<addr>`: the bundled example's descriptors.
+    /// `serve --proto <the example's protos> --upstream http://<addr>`: the
+    /// descriptors from files, so the example need not be up at start.
     pub(crate) async fn example(addr: SocketAddr) -> Gateway {
         Gateway::example_with(addr, &[]).await
     }
 
-    /// `serve --upstream http://<addr> <extra>`.
+    /// `serve --proto <the example's protos> --upstream http://<addr> <extra>`.
     pub(crate) async fn example_with(addr: SocketAddr, extra: &[&str]) -> Gateway {
         let upstream = format!("http://{addr}");
-        let mut args = vec!["--upstream", &upstream];
+        let mut args = vec![
+            "--proto",
+            "proto/examples/v1/users.proto",
+            "proto/examples/v1/blogs.proto",
+            "-I",
+            "proto",
+            "--upstream",
+            &upstream,
+        ];
         args.extend_from_slice(extra);
         Gateway::start(&args).await
     }
