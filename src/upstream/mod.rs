@@ -1,5 +1,5 @@
 //! The gRPC side: upstreams of one or more endpoints (plaintext or TLS),
-//! balanced round robin with failover, one HTTP/2 connection per endpoint
+//! balanced round robin with failover, unary and streaming calls, one HTTP/2 connection per endpoint
 //! per worker, a codec for reflected messages, deadlines, and HTTP headers ↔
 //! gRPC metadata.
 //!
@@ -16,6 +16,7 @@ mod remote;
 mod retry;
 mod spec;
 mod status;
+mod stream;
 mod tls;
 
 pub use codec::DynamicCodec;
@@ -25,6 +26,7 @@ pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADA
 pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
 pub use status::http_status;
+pub use stream::ReplyStream;
 
 /// Response metadata a service sets (`restgate-created: true`) when a
 /// replace created the item rather than replacing it: the gateway then
