@@ -15,12 +15,13 @@ use prost_reflect::DynamicMessage;
 
 use super::answer::Answer;
 use super::idempotency::{self, Begin};
+use super::stream::{self, Answered, StreamRequest};
 use super::{Gateway, Live, ServeError};
 use crate::compile::{Body, Lookup, Route, RouteKind};
 use crate::transcode::{self, precondition, RequestParts};
 use crate::upstream::{self, Call, UpstreamError};
 
-const REQUEST_ID: &str = "x-request-id";
+pub(super) const REQUEST_ID: &str = "x-request-id";
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
@@ -63,20 +64,20 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             if error.status().is_server_error() {
                 tracing::warn!(error = %error, request_id = ?request_id, "request failed");
             }
-            error.answer()
+            Answered::Whole(error.answer())
         }
     };
     let template = route.map_or("-", |i| shared.table.routes()[i].template.as_str());
     let elapsed = started.elapsed();
     shared
         .metrics
-        .answered(template, method.as_str(), answer.status.as_u16(), elapsed);
+        .answered(template, method.as_str(), answer.status().as_u16(), elapsed);
     if shared.options.access_log {
         tracing::info!(
             target: "restgate::access",
             method = %method,
             route = template,
-            status = answer.status.as_u16(),
+            status = answer.status().as_u16(),
             latency_us = elapsed.as_micros() as u64,
             request_id = request_id.to_str().unwrap_or("-"),
         );
@@ -101,7 +102,7 @@ async fn serve(
     request: Request,
     request_id: &HeaderValue,
     route_index: &mut Option<usize>,
-) -> Result<Answer, ServeError> {
+) -> Result<Answered, ServeError> {
     let shared = &gateway.shared;
     let (parts, body) = request.into_parts();
     let (index, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
@@ -111,6 +112,18 @@ async fn serve(
     };
     *route_index = Some(index);
     let route = &shared.table.routes()[index];
+    let streaming = stream::is_streaming(route);
+    if streaming && parts.headers.contains_key("idempotency-key") {
+        return Err(ServeError::StreamingIdempotencyKey);
+    }
+    let stream_request = StreamRequest {
+        index,
+        parts: &parts,
+        request_id,
+    };
+    if route.rpc.is_client_streaming() {
+        return stream::client_streaming(gateway, stream_request, captures, body).await;
+    }
 
     let body = if route.body == Body::None {
         Bytes::new()
@@ -135,8 +148,13 @@ async fn serve(
         precondition::apply_if_match(route, &mut message, tag);
     }
 
+    if streaming {
+        return stream::server_streaming(gateway, stream_request, message).await;
+    }
     let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
-        return call(gateway, index, &parts, &captures, message, request_id).await;
+        return call(gateway, index, &parts, &captures, message, request_id)
+            .await
+            .map(Answered::Whole);
     };
     let store = shared.store.as_ref();
     let fingerprint =
@@ -145,12 +163,12 @@ async fn serve(
     match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
         Begin::Replay(answer) => {
             shared.metrics.replayed();
-            Ok(answer)
+            Ok(Answered::Whole(answer))
         }
         Begin::Run(claimed) => {
             let outcome = call(gateway, index, &parts, &captures, message, request_id).await;
             idempotency::finish(store, claimed, &outcome, shared.options.idempotency_ttl).await;
-            outcome
+            outcome.map(Answered::Whole)
         }
     }
 }
@@ -258,7 +276,7 @@ async fn call(
 }
 
 /// A gRPC code's name, as metrics label it.
-fn code_name(code: tonic::Code) -> &'static str {
+pub(super) fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code;
     match code {
         Code::Ok => "OK",
