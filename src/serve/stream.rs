@@ -152,7 +152,7 @@ pub(super) async fn server_streaming(
     message: DynamicMessage,
 ) -> Result<Answered, ServeError> {
     let requests = futures_util::stream::once(std::future::ready(message));
-    start(gateway, &request, requests, None).await
+    start(gateway, &request, requests, std::future::pending(), None).await
 }
 
 /// A client-streaming or bidirectional call, its requests read from the
@@ -172,6 +172,7 @@ pub(super) async fn client_streaming(
         return Err(ServeError::NotNdjson(content_type.to_owned()));
     }
     let (failed, failure) = oneshot::channel();
+    let (abort, aborted) = oneshot::channel::<()>();
     let lines = Lines {
         shared: Arc::clone(&gateway.shared),
         index: request.index,
@@ -180,8 +181,15 @@ pub(super) async fn client_streaming(
         body,
         buffer: BytesMut::new(),
         failed: Some(failed),
+        abort: Some(abort),
     };
-    start(gateway, &request, lines.messages(), Some(failure)).await
+    // Only a sent signal aborts; the sender dropped at a good end does not.
+    let aborted = async move {
+        if aborted.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    start(gateway, &request, lines.messages(), aborted, Some(failure)).await
 }
 
 /// `application/x-ndjson` or `application/jsonl`, with parameters.
@@ -197,14 +205,16 @@ fn is_ndjson(content_type: &str) -> bool {
 
 /// Starts the call and waits for its first reply message (or its end):
 /// a failure until then is an ordinary error answer.
-async fn start<S>(
+async fn start<S, A>(
     gateway: &Gateway,
     request: &StreamRequest<'_>,
     requests: S,
+    aborted: A,
     failure: Option<oneshot::Receiver<ServeError>>,
 ) -> Result<Answered, ServeError>
 where
     S: Stream<Item = DynamicMessage> + Send + 'static,
+    A: std::future::Future<Output = ()> + Send + 'static,
 {
     let shared = Arc::clone(&gateway.shared);
     let route = &shared.table.routes()[request.index];
@@ -233,10 +243,23 @@ where
         failure,
     };
     let first = async {
-        let started = target.streaming(path.clone(), requests, metadata, route.rpc.output(), whole);
+        let started = target.streaming(
+            path.clone(),
+            requests,
+            aborted,
+            metadata,
+            route.rpc.output(),
+            whole,
+        );
+        tokio::pin!(started);
         let reply = tokio::select! {
-            reply = started => reply.map_err(|e| stream.upstream_error(e))?,
-            failed = failed(&mut stream.failure) => return Err(failed),
+            reply = &mut started => reply.map_err(|e| stream.upstream_error(e))?,
+            failed = failed(&mut stream.failure) => {
+                // The request side aborted the call: wait for the reset to
+                // end it, so that it is not cancelled (see `Upstream::streaming`).
+                let _ = started.await;
+                return Err(failed);
+            }
         };
         stream.reply = Some(reply);
         stream.next().await
@@ -436,6 +459,8 @@ struct Lines {
     buffer: BytesMut,
     /// Told why the body cannot be read further; dropped at a good end.
     failed: Option<oneshot::Sender<ServeError>>,
+    /// Signalled with a failure: aborts the call.
+    abort: Option<oneshot::Sender<()>>,
 }
 
 impl Lines {
@@ -450,6 +475,9 @@ impl Lines {
                 Err(error) => {
                     if let Some(failed) = lines.failed.take() {
                         let _ = failed.send(error);
+                    }
+                    if let Some(abort) = lines.abort.take() {
+                        let _ = abort.send(());
                     }
                     std::future::pending().await
                 }

@@ -38,21 +38,29 @@ pub struct ReplyStream {
 impl Upstream {
     /// Starts a streaming call of `path`: every message of `requests` is
     /// sent as it comes; the end of `requests` half-closes the call.
+    /// When `aborted` completes, the request side fails and the call is
+    /// reset (the service sees an error, not the end of its input).
     /// `deadline`, when given, is the whole call's (sent as
     /// `grpc-timeout`). Returns once the service answered its headers (or
-    /// failed at once); the caller bounds that wait.
-    pub async fn streaming<S>(
+    /// failed); the caller bounds that wait.
+    pub async fn streaming<S, A>(
         &self,
         path: PathAndQuery,
         requests: S,
+        aborted: A,
         metadata: MetadataMap,
         reply: MessageDescriptor,
         deadline: Option<Duration>,
     ) -> Result<ReplyStream, UpstreamError>
     where
         S: Stream<Item = DynamicMessage> + Send + 'static,
+        A: Future<Output = ()> + Send + 'static,
     {
-        let (abort, aborted) = oneshot::channel();
+        let (abort, given_up) = oneshot::channel();
+        let aborted = Aborted {
+            given_up,
+            aborted: Box::pin(aborted),
+        };
         let mut request =
             tonic::Request::from_parts(metadata, tonic::Extensions::default(), requests);
         if let Some(deadline) = deadline {
@@ -115,7 +123,7 @@ where
 /// `service` with the body of its (one) request made [`Abortable`].
 fn abortable<T>(
     service: T,
-    aborted: oneshot::Receiver<()>,
+    aborted: Aborted,
 ) -> tower::util::MapRequest<T, impl FnMut(http::Request<Body>) -> http::Request<Body>>
 where
     T: tower::Service<http::Request<Body>>,
@@ -123,24 +131,48 @@ where
     let mut aborted = Some(aborted);
     tower::ServiceExt::map_request(service, move |request: http::Request<Body>| {
         match aborted.take() {
-            Some(aborted) => request.map(|body| Body::new(Abortable { body, aborted })),
+            Some(aborted) => request.map(|body| {
+                Body::new(Abortable {
+                    body,
+                    aborted,
+                    failed: false,
+                })
+            }),
             None => request,
         }
     })
 }
 
-/// A request body that fails once its call is given up (the sender of
-/// `aborted` dropped), so that the transport resets the stream instead of
-/// waiting for more input or ending it cleanly.
+/// A request body that fails once its call is given up or aborted, so that
+/// the transport resets the stream instead of waiting for more input or
+/// ending it cleanly. (A reset with `CANCEL`, as dropping an unanswered
+/// call makes, reads as the end of the input to a tonic service.)
 struct Abortable {
     body: Body,
-    aborted: oneshot::Receiver<()>,
+    aborted: Aborted,
+    /// The body failed already.
+    failed: bool,
+}
+
+/// When a call's request side must fail.
+struct Aborted {
+    /// Completes when the [`ReplyStream`] (or the call) is dropped.
+    given_up: oneshot::Receiver<()>,
+    /// The caller's signal.
+    aborted: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Aborted {
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        Pin::new(&mut self.given_up).poll(cx).is_ready()
+            || self.aborted.as_mut().poll(cx).is_ready()
+    }
 }
 
 /// The error an abandoned call's request body ends with.
 #[derive(Debug, thiserror::Error)]
 #[error("the call was given up")]
-struct Aborted;
+struct GivenUp;
 
 impl http_body::Body for Abortable {
     type Data = bytes::Bytes;
@@ -150,8 +182,9 @@ impl http_body::Body for Abortable {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
-        if Pin::new(&mut self.aborted).poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(Aborted))));
+        if self.failed || self.aborted.poll(cx) {
+            self.failed = true;
+            return Poll::Ready(Some(Err(Box::new(GivenUp))));
         }
         Pin::new(&mut self.body)
             .poll_frame(cx)
