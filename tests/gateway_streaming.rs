@@ -14,16 +14,22 @@ use tokio::sync::mpsc;
 
 /// `serve --proto proto/testing/v1/streams.proto` in front of `streams`.
 async fn gateway(streams: &StreamsHandle) -> Gateway {
+    gateway_with(streams, &[]).await
+}
+
+/// [`gateway`] with `extra` arguments.
+async fn gateway_with(streams: &StreamsHandle, extra: &[&str]) -> Gateway {
     let upstream = format!("http://{}", streams.addr);
-    Gateway::start(&[
+    let mut args = vec![
         "--proto",
         "proto/testing/v1/streams.proto",
         "-I",
         "proto",
         "--upstream",
         &upstream,
-    ])
-    .await
+    ];
+    args.extend_from_slice(extra);
+    Gateway::start(&args).await
 }
 
 /// A streamed answer, read a piece at a time (each read bounded by WAIT).
@@ -283,6 +289,29 @@ async fn a_bad_line_cancels_a_client_stream_and_answers_400() {
     reply.assert_error(400, 3);
     // Aborted, not ended: the service did not take the input as complete.
     assert_eq!(streams.wait_sum_ends(1).await, (0, 1));
+}
+
+#[tokio::test]
+async fn a_line_over_the_body_limit_is_413() {
+    let streams = start_streams().await;
+    let gw = gateway_with(&streams, &["--max-body-bytes", "64"]).await;
+    // Each line is within the limit, the body is not: lines count, not bodies.
+    let short = format!("{{\"seq\": 1, \"label\": \"{}\"}}\n", "x".repeat(30));
+    let reply = send(
+        gw.request(Method::POST, "/v1/sum/a")
+            .header("content-type", "application/x-ndjson")
+            .body(short.repeat(4)),
+    )
+    .await;
+    assert_eq!(reply.assert_json(200)["count"], 4);
+    let long = format!("{{\"seq\": 1, \"label\": \"{}\"}}\n", "x".repeat(100));
+    let reply = send(
+        gw.request(Method::POST, "/v1/sum/a")
+            .header("content-type", "application/x-ndjson")
+            .body(long),
+    )
+    .await;
+    reply.assert_error(413, 8);
 }
 
 #[tokio::test]

@@ -1,6 +1,9 @@
 //! The one handler every REST request goes through: lookup → read body →
 //! transcode request → (claim the idempotency key) → call upstream, retrying
 //! idempotent methods → transcode reply → (store the answer for the key).
+//! Streaming methods branch off to [`super::stream`] after the lookup
+//! (client streaming) or once the request message is built (server
+//! streaming).
 
 use std::sync::Arc;
 
