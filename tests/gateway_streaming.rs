@@ -381,3 +381,40 @@ async fn streaming_requests_refuse_other_bodies_and_idempotency_keys() {
     assert_eq!(reply.assert_json(200), json!({}));
     assert_eq!(streams.wait_sum_ends(1).await, (1, 0));
 }
+
+#[tokio::test]
+async fn an_open_stream_holds_its_concurrency_permit_until_it_ends() {
+    let streams = start_streams().await;
+    let gw = gateway_with(&streams, &["--max-concurrent-requests", "1"]).await;
+    streams.release(1);
+    let response = start(gw.request(Method::GET, "/v1/paced/2")).await;
+    assert_eq!(response.status(), 200);
+    let mut lines = Incoming::new(response);
+    assert_eq!(
+        lines.line().await,
+        Some(json!({"seq": "1", "label": "tick 1"}))
+    );
+    // The stream is still open: no room for another request.
+    let reply = gw.get("/v1/fail-after/0?code=5").await;
+    reply.assert_error(503, 14);
+    streams.release(1);
+    assert_eq!(
+        lines.line().await,
+        Some(json!({"seq": "2", "label": "tick 2"}))
+    );
+    assert_eq!(lines.line().await, None);
+    // Ended: the permit comes back as the gateway drops the finished stream.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let reply = gw.get("/v1/fail-after/0?code=5").await;
+        if reply.status != 503 {
+            reply.assert_error(404, 5);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the permit never came back"
+        );
+        tokio::task::yield_now().await;
+    }
+}

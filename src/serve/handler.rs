@@ -33,7 +33,7 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
     let gateway = live.gateway();
     let started = std::time::Instant::now();
     let shared = &gateway.shared;
-    let _in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
+    let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -42,15 +42,14 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
         .unwrap_or_else(new_request_id);
     let method = request.method().clone();
     let mut route = None;
-    let outcome = match shared
+    let (outcome, permit) = match shared
         .limiter
         .as_ref()
         .map(|l| Arc::clone(l).try_acquire_owned())
     {
-        Some(Err(_)) => Err(ServeError::Overloaded),
+        Some(Err(_)) => (Err(ServeError::Overloaded), None),
         permit => {
-            let _permit = permit;
-            match tokio::time::timeout(
+            let outcome = match tokio::time::timeout(
                 shared.options.request_timeout,
                 serve(&gateway, request, &request_id, &mut route),
             )
@@ -58,7 +57,8 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             {
                 Ok(outcome) => outcome,
                 Err(_) => Err(ServeError::RequestTimeout(shared.options.request_timeout)),
-            }
+            };
+            (outcome, permit)
         }
     };
     let answer = match outcome {
@@ -85,8 +85,13 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             request_id = request_id.to_str().unwrap_or("-"),
         );
     }
+    let streamed = matches!(answer, Answered::Streamed(_));
     let mut response = answer.into_response();
     response.headers_mut().insert(REQUEST_ID, request_id);
+    if streamed {
+        // A stream stays in flight, and holds its permit, until it ends.
+        response = stream::holding(response, (permit, in_flight));
+    }
     response
 }
 

@@ -57,6 +57,17 @@ impl IntoResponse for Answered {
     }
 }
 
+/// `response` whose body keeps `guard` until the body is dropped.
+pub(super) fn holding<G: Send + 'static>(response: Response, guard: G) -> Response {
+    response.map(|body| {
+        let chunks = body.into_data_stream().map(move |chunk| {
+            let _ = &guard;
+            chunk
+        });
+        AxumBody::from_stream(chunks)
+    })
+}
+
 /// Whether the route's RPC streams requests, replies or both.
 pub(super) fn is_streaming(route: &Route) -> bool {
     route.rpc.is_client_streaming() || route.rpc.is_server_streaming()
