@@ -125,6 +125,16 @@ async fn ndjson_delivers_each_message_as_it_is_sent() {
 }
 
 #[tokio::test]
+async fn an_empty_stream_is_an_empty_answer() {
+    let streams = start_streams().await;
+    let gw = gateway(&streams).await;
+    let reply = gw.get("/v1/paced/0").await;
+    reply.assert_status(200);
+    assert_eq!(reply.header("content-type"), Some("application/x-ndjson"));
+    assert_eq!(reply.text, "");
+}
+
+#[tokio::test]
 async fn sse_delivers_each_message_as_it_is_sent() {
     let streams = start_streams().await;
     let gw = gateway(&streams).await;

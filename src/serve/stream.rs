@@ -191,6 +191,7 @@ pub(super) async fn client_streaming(
         query: request.parts.uri.query().map(str::to_owned),
         body,
         buffer: BytesMut::new(),
+        searched: 0,
         failed: Some(failed),
         abort: Some(abort),
     };
@@ -272,22 +273,17 @@ where
                 return Err(failed);
             }
         };
+        let mut headers = HeaderMap::with_capacity(4);
+        upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
         stream.reply = Some(reply);
-        stream.next().await
+        Ok((headers, stream.next().await?))
     };
-    let first = match tokio::time::timeout(first_deadline, first).await {
+    let (mut headers, first) = match tokio::time::timeout(first_deadline, first).await {
         Ok(first) => first?,
         Err(_) => {
             return Err(stream.upstream_error(UpstreamError::DeadlineExceeded(first_deadline)))
         }
     };
-    let Some(reply) = stream.reply.as_ref() else {
-        return Err(ServeError::Transcode(transcode::TranscodeError::Reply(
-            "the call ended without an answer".to_owned(),
-        )));
-    };
-    let mut headers = HeaderMap::with_capacity(4);
-    upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
 
     if !route.rpc.is_server_streaming() {
         return stream.whole(first, headers).await.map(Answered::Whole);
@@ -468,6 +464,8 @@ struct Lines {
     query: Option<String>,
     body: AxumBody,
     buffer: BytesMut,
+    /// How much of `buffer` is known to hold no newline.
+    searched: usize,
     /// Told why the body cannot be read further; dropped at a good end.
     failed: Option<oneshot::Sender<ServeError>>,
     /// Signalled with a failure: aborts the call.
@@ -500,13 +498,17 @@ impl Lines {
     async fn next(&mut self) -> Result<Option<DynamicMessage>, ServeError> {
         let limit = self.shared.options.max_body_bytes;
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+            let unsearched = self.buffer.get(self.searched..).unwrap_or_default();
+            let newline = unsearched.iter().position(|b| *b == b'\n');
+            if let Some(end) = newline.map(|at| self.searched + at) {
+                self.searched = 0;
                 let line = self.buffer.split_to(end + 1);
                 if let Some(message) = self.message(&line)? {
                     return Ok(Some(message));
                 }
                 continue;
             }
+            self.searched = self.buffer.len();
             if self.buffer.len() > limit {
                 return Err(ServeError::PayloadTooLarge(limit));
             }
@@ -518,6 +520,7 @@ impl Lines {
                 }
                 Some(Err(e)) => return Err(ServeError::BodyRead(e.to_string())),
                 None => {
+                    self.searched = 0;
                     let rest = self.buffer.split();
                     return self.message(&rest);
                 }
