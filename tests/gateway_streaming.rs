@@ -110,6 +110,7 @@ async fn ndjson_delivers_each_message_as_it_is_sent() {
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "content-type"), "application/x-ndjson");
     assert!(!header(&response, "x-request-id").is_empty());
+    assert_eq!(header(&response, "grpc-metadata-paced-count"), "2");
     let mut lines = Incoming::new(response);
     // The second message is not sent until released, after the first arrived.
     assert_eq!(
@@ -235,6 +236,28 @@ async fn a_client_going_away_cancels_the_call() {
         1,
         "the service saw the call cancelled"
     );
+}
+
+#[tokio::test]
+async fn a_clients_grpc_timeout_bounds_the_whole_stream() {
+    let streams = start_streams().await;
+    let gw = gateway(&streams).await;
+    let response = start(
+        gw.request(Method::GET, "/v1/hang")
+            .header("grpc-timeout", "300m"),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let mut lines = Incoming::new(response);
+    assert_eq!(
+        lines.line().await,
+        Some(json!({"seq": "1", "label": "tick 1"}))
+    );
+    // The service never ends the stream; the deadline does, and cancels it.
+    let error = lines.line().await.expect("an error line");
+    assert_eq!(error["error"]["code"], 4, "{error}");
+    assert_eq!(lines.line().await, None);
+    assert_eq!(streams.wait_cancelled(1).await, 1);
 }
 
 /// A request body the test writes line by line, and the request running.

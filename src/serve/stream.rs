@@ -12,6 +12,7 @@
 //! went away) cancels the call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body as AxumBody;
 use axum::response::{IntoResponse, Response};
@@ -253,6 +254,7 @@ where
         index: request.index,
         reply: None,
         failure,
+        deadline: whole.map(|d| (tokio::time::Instant::now() + d, d)),
     };
     let first = async {
         let started = target.streaming(
@@ -321,6 +323,9 @@ struct Replies {
     reply: Option<ReplyStream>,
     /// The request side's failure, when it reads a body.
     failure: Option<oneshot::Receiver<ServeError>>,
+    /// When the whole call must have ended (and its length), when bounded:
+    /// enforced here too, as a service may bound only its first answer.
+    deadline: Option<(tokio::time::Instant, Duration)>,
 }
 
 impl Replies {
@@ -334,11 +339,23 @@ impl Replies {
         let Some(reply) = self.reply.as_mut() else {
             return Ok(None);
         };
+        let deadline = self.deadline;
+        let passed = async move {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let next = tokio::select! {
             next = reply.messages.message() => next,
             failed = failed(&mut self.failure) => {
                 self.reply = None;
                 return Err(failed);
+            }
+            () = passed => {
+                self.reply = None;
+                let length = deadline.map_or(Duration::ZERO, |(_, d)| d);
+                return Err(self.upstream_error(UpstreamError::DeadlineExceeded(length)));
             }
         };
         match next {

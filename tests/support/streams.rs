@@ -134,7 +134,11 @@ impl Streams for StreamsImpl {
                 Some((Ok(tick(seq)), seq + 1))
             }
         });
-        Ok(Response::new(Box::pin(ticks)))
+        let mut response = Response::new(Box::pin(ticks) as Ticks);
+        response
+            .metadata_mut()
+            .insert("paced-count", count.to_string().parse().expect("ASCII"));
+        Ok(response)
     }
 
     type FailAfterStream = Ticks;
