@@ -20,15 +20,17 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::request::Parts;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use http_body_util::BodyExt;
 use prost_reflect::DynamicMessage;
 use tokio::sync::oneshot;
 
+mod body;
+
+use self::body::{is_ndjson, Lines};
 use super::answer::Answer;
 use super::handler::code_name;
 use super::{Gateway, ServeError, Shared};
 use crate::compile::Route;
-use crate::transcode::{self, RequestParts};
+use crate::transcode;
 use crate::upstream::{self, ReplyStream, UpstreamError};
 
 /// What the handler answers: a whole answer, or a streamed one.
@@ -185,17 +187,14 @@ pub(super) async fn client_streaming(
     }
     let (failed, failure) = oneshot::channel();
     let (abort, aborted) = oneshot::channel::<()>();
-    let lines = Lines {
-        shared: Arc::clone(&gateway.shared),
-        index: request.index,
+    let lines = Lines::new(
+        Arc::clone(&gateway.shared),
+        request.index,
         captures,
-        query: request.parts.uri.query().map(str::to_owned),
+        request.parts.uri.query().map(str::to_owned),
         body,
-        buffer: BytesMut::new(),
-        searched: 0,
-        failed: Some(failed),
-        abort: Some(abort),
-    };
+        (failed, abort),
+    );
     // Only a sent signal aborts; the sender dropped at a good end does not.
     let aborted = async move {
         if aborted.await.is_err() {
@@ -203,17 +202,6 @@ pub(super) async fn client_streaming(
         }
     };
     start(gateway, &request, lines.messages(), aborted, Some(failure)).await
-}
-
-/// `application/x-ndjson` or `application/jsonl`, with parameters.
-fn is_ndjson(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/x-ndjson" || essence == "application/jsonl"
 }
 
 /// Starts the call and waits for its first reply message (or its end):
@@ -473,101 +461,6 @@ fn log_failure(error: &ServeError) {
     }
 }
 
-/// A request body read as NDJSON: one message per non-empty line.
-struct Lines {
-    shared: Arc<Shared>,
-    index: usize,
-    captures: Vec<String>,
-    query: Option<String>,
-    body: AxumBody,
-    buffer: BytesMut,
-    /// How much of `buffer` is known to hold no newline.
-    searched: usize,
-    /// Told why the body cannot be read further; dropped at a good end.
-    failed: Option<oneshot::Sender<ServeError>>,
-    /// Signalled with a failure: aborts the call.
-    abort: Option<oneshot::Sender<()>>,
-}
-
-impl Lines {
-    /// The messages, each sent as soon as its line is complete. A bad line
-    /// or body reports its error and then never ends, so the call is
-    /// cancelled by the reply side rather than half-closed.
-    fn messages(self) -> impl Stream<Item = DynamicMessage> + Send + 'static {
-        futures_util::stream::unfold(self, |mut lines| async move {
-            match lines.next().await {
-                Ok(Some(message)) => Some((message, lines)),
-                Ok(None) => None,
-                Err(error) => {
-                    if let Some(failed) = lines.failed.take() {
-                        let _ = failed.send(error);
-                    }
-                    if let Some(abort) = lines.abort.take() {
-                        let _ = abort.send(());
-                    }
-                    std::future::pending().await
-                }
-            }
-        })
-    }
-
-    /// The next line's message; `None` at the end of the body.
-    async fn next(&mut self) -> Result<Option<DynamicMessage>, ServeError> {
-        let limit = self.shared.options.max_body_bytes;
-        loop {
-            let unsearched = self.buffer.get(self.searched..).unwrap_or_default();
-            let newline = unsearched.iter().position(|b| *b == b'\n');
-            if let Some(end) = newline.map(|at| self.searched + at) {
-                self.searched = 0;
-                let line = self.buffer.split_to(end + 1);
-                if let Some(message) = self.message(&line)? {
-                    return Ok(Some(message));
-                }
-                continue;
-            }
-            self.searched = self.buffer.len();
-            if self.buffer.len() > limit {
-                return Err(ServeError::PayloadTooLarge(limit));
-            }
-            match self.body.frame().await {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.buffer.extend_from_slice(&data);
-                    }
-                }
-                Some(Err(e)) => return Err(ServeError::BodyRead(e.to_string())),
-                None => {
-                    self.searched = 0;
-                    let rest = self.buffer.split();
-                    return self.message(&rest);
-                }
-            }
-        }
-    }
-
-    /// The message of one line; `None` for a blank line.
-    fn message(&self, line: &[u8]) -> Result<Option<DynamicMessage>, ServeError> {
-        let limit = self.shared.options.max_body_bytes;
-        if line.len() > limit + 1 {
-            return Err(ServeError::PayloadTooLarge(limit));
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(None);
-        }
-        let route = &self.shared.table.routes()[self.index];
-        let message = transcode::build_request(
-            route,
-            RequestParts {
-                captures: &self.captures,
-                query: self.query.as_deref(),
-                body: line,
-            },
-            &self.shared.options.json,
-        )?;
-        Ok(Some(message))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,13 +481,6 @@ mod tests {
         assert_eq!(Format::of(&headers), Format::Sse);
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
         assert_eq!(Format::of(&headers), Format::Ndjson);
-    }
-
-    #[test]
-    fn ndjson_content_types() {
-        assert!(is_ndjson("application/x-ndjson"));
-        assert!(is_ndjson("application/jsonl; charset=utf-8"));
-        assert!(!is_ndjson("application/json"));
     }
 
     #[test]
