@@ -118,7 +118,8 @@ pub struct Settings {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Deadline of a call when the request has no Grpc-Timeout header, e.g.
-    /// 30s or 500ms [default: 30s].
+    /// 30s or 500ms; for a streaming reply, of its first message only
+    /// [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(default, with = "humantime_serde")]
     pub timeout: Option<Duration>,
@@ -159,8 +160,8 @@ pub struct Settings {
     /// Retry-After [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_concurrent_requests: Option<usize>,
-    /// The most a whole request may take, body included; 504 beyond
-    /// [default: 60s].
+    /// The most a whole request may take, body included; 504 beyond. A
+    /// streaming answer is bounded until its headers only [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(default, with = "humantime_serde")]
     pub request_timeout: Option<Duration>,

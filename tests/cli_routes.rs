@@ -130,6 +130,28 @@ const REQUIRED: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "examples.v1.BlogService/GetPost",
         None,
     ),
+    // Streaming methods: custom verbs next to the item routes.
+    (
+        "GET",
+        "/v1/users:stream",
+        "custom",
+        "examples.v1.UserService/StreamUsers",
+        None,
+    ),
+    (
+        "POST",
+        "/v1/users:import",
+        "custom",
+        "examples.v1.UserService/ImportUsers",
+        Some("user"),
+    ),
+    (
+        "POST",
+        "/v1/users:lookup",
+        "custom",
+        "examples.v1.UserService/LookupUsers",
+        Some("*"),
+    ),
     (
         "POST",
         "/v1/{name=blogs/*/posts/*}:publish",
@@ -151,7 +173,7 @@ fn assert_example_routes(routes: &[Value]) {
         assert_eq!(route["rpc"], *rpc, "{method} {path}");
         assert_eq!(route["body"].as_str(), *body, "{method} {path}");
     }
-    assert_eq!(routes.len(), 18);
+    assert_eq!(routes.len(), 21);
 }
 
 #[test]
@@ -214,7 +236,7 @@ fn table_is_aligned() {
     let (code, stdout, _) = restgate(&["routes"]);
     assert_eq!(code, 0);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 19);
+    assert_eq!(lines.len(), 22);
     let header = lines[0];
     assert!(header.starts_with("METHOD  PATH"));
     let rpc_col = header.find("RPC").unwrap();

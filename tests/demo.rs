@@ -40,6 +40,19 @@ fn printed_curl_commands_work_as_printed() {
         ("201", Some("location: /v1/users/1/accounts/1")),
         ("200", Some("\"displayName\":\"Savings\"")),
         ("200", Some("\"displayName\":\"Ada King\"")),
+        (
+            "200",
+            Some("\n{\"userid\":\"1\",\"displayname\":\"ada king\""),
+        ),
+        ("200", Some("\ndata: {\"userid\":\"1\"")),
+        (
+            "200",
+            Some("\"users\":[{\"userid\":\"2\",\"displayname\":\"grace hopper\""),
+        ),
+        (
+            "200",
+            Some("\n{\"userid\":\"1\",\"displayname\":\"ada king\""),
+        ),
     ];
     assert_eq!(commands.len(), expected.len(), "{commands:?}");
     for (command, (status, contains)) in commands.iter().zip(expected) {

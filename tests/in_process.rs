@@ -80,3 +80,103 @@ async fn grpc_and_rest_share_one_listener_and_one_state() {
         .unwrap();
     assert_eq!(list["users"].as_array().map(Vec::len), Some(1));
 }
+
+/// The example's streaming methods in process: each NDJSON line goes to the
+/// service as it is written and each answer comes back as it is made.
+#[tokio::test]
+async fn streaming_methods_stream_in_process() {
+    use futures::StreamExt;
+    use tokio::sync::mpsc;
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+    let state = ExampleState::new();
+    let (users, accounts, blogs) = state.services();
+    let app = InProcess::new(restgate::pb::DESCRIPTOR_SET)
+        .expect("the bundled descriptor set compiles")
+        .service(users)
+        .service(accounts)
+        .service(blogs)
+        .router()
+        .expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let base = format!("http://{addr}");
+
+    // Client streaming: two lines, one answer.
+    let imported = http
+        .post(format!("{base}/v1/users:import"))
+        .header("content-type", "application/x-ndjson")
+        .body("{\"displayName\":\"Ada\"}\n{\"displayName\":\"Grace\"}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 200);
+    let body: Value = imported.json().await.unwrap();
+    assert_eq!(body["users"][1]["userId"], "2");
+    assert_eq!(body["users"][1]["displayName"], "Grace");
+
+    // Server streaming: one line per user.
+    let streamed = http
+        .get(format!("{base}/v1/users:stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 200);
+    assert_eq!(streamed.headers()["content-type"], "application/x-ndjson");
+    let text = streamed.text().await.unwrap();
+    let names: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["displayName"].clone())
+        .collect();
+    assert_eq!(names, [json!("Ada"), json!("Grace")]);
+
+    // Bidirectional: line 2 is written only after answer 1 arrived; an
+    // unknown user ends the stream with an error line.
+    let (lines, receiver) = mpsc::channel::<Result<String, std::io::Error>>(4);
+    let mut receiver = receiver;
+    let body =
+        reqwest::Body::wrap_stream(futures::stream::poll_fn(move |cx| receiver.poll_recv(cx)));
+    let request = http
+        .post(format!("{base}/v1/users:lookup"))
+        .header("content-type", "application/x-ndjson")
+        .body(body);
+    let answer = tokio::spawn(request.send());
+    lines
+        .send(Ok("{\"userId\":\"2\"}\n".to_owned()))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(WAIT, answer)
+        .await
+        .expect("headers within WAIT")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let mut chunks = answer.bytes_stream();
+    let mut text = String::new();
+    let mut next_line = async || loop {
+        if let Some(end) = text.find('\n') {
+            let line: String = text.drain(..=end).collect();
+            return serde_json::from_str::<Value>(&line).unwrap();
+        }
+        let chunk = tokio::time::timeout(WAIT, chunks.next())
+            .await
+            .expect("a line within WAIT")
+            .expect("more body")
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    };
+    assert_eq!(next_line().await["displayName"], "Grace");
+    lines
+        .send(Ok("{\"userId\":\"9\"}\n".to_owned()))
+        .await
+        .unwrap();
+    let error = next_line().await;
+    assert_eq!(error["error"]["code"], 5, "{error}");
+    assert_eq!(error["error"]["message"], "user 9 not found");
+}

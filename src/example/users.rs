@@ -1,15 +1,19 @@
-//! `UserService`: create, replace, get, list, update and delete users.
+//! `UserService`: create, replace, get, list, update and delete users;
+//! stream them all, import a stream of them, look them up as asked.
 
 use std::ops::Bound;
+use std::pin::Pin;
 
-use tonic::{Request, Response, Status};
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
 
 use super::store::{check_preconditions, id_key, now, replaced, required, IdKey, Kind};
 use super::ExampleState;
 use crate::pb::examples::v1::user_service_server::UserService;
 use crate::pb::examples::v1::{
-    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest,
-    ListUsersResponse, ReplaceUserRequest, Role, UpdateUserRequest, User,
+    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ImportUsersResponse,
+    ListUsersRequest, ListUsersResponse, ReplaceUserRequest, Role, StreamUsersRequest,
+    UpdateUserRequest, User,
 };
 
 /// Page size of ListUsers when the request gives none.
@@ -35,13 +39,12 @@ fn not_found(user_id: &str) -> Status {
     Status::not_found(format!("user {user_id} not found"))
 }
 
-#[tonic::async_trait]
-impl UserService for ExampleState {
-    async fn create_user(
-        &self,
-        request: Request<CreateUserRequest>,
-    ) -> Result<Response<User>, Status> {
-        let mut user = required(request.into_inner().user, "user")?;
+/// A stream of users, as the streaming methods answer.
+type UserStream = Pin<Box<dyn Stream<Item = Result<User, Status>> + Send + 'static>>;
+
+impl ExampleState {
+    /// Stores `user` as a new user with a fresh id.
+    fn insert_new_user(&self, mut user: User) -> User {
         let mut store = self.lock();
         let user_id = store.next_id(Kind::User, |s, k| s.users.contains_key(k));
         let now = now();
@@ -50,7 +53,29 @@ impl UserService for ExampleState {
         user.update_time = Some(now);
         user.etag = store.etag();
         store.users.insert(IdKey::new(&user_id), user.clone());
-        Ok(Response::new(user))
+        user
+    }
+
+    /// The user with this id.
+    fn user(&self, user_id: &str) -> Result<User, Status> {
+        let key = id_key(user_id, "user_id")?;
+        let store = self.lock();
+        store
+            .users
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(user_id))
+    }
+}
+
+#[tonic::async_trait]
+impl UserService for ExampleState {
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let user = required(request.into_inner().user, "user")?;
+        Ok(Response::new(self.insert_new_user(user)))
     }
 
     async fn replace_user(
@@ -77,11 +102,59 @@ impl UserService for ExampleState {
     }
 
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
-        let user_id = request.into_inner().user_id;
-        let key = id_key(&user_id, "user_id")?;
-        let store = self.lock();
-        let user = store.users.get(&key).ok_or_else(|| not_found(&user_id))?;
-        Ok(Response::new(user.clone()))
+        Ok(Response::new(self.user(&request.into_inner().user_id)?))
+    }
+
+    type StreamUsersStream = UserStream;
+
+    async fn stream_users(
+        &self,
+        request: Request<StreamUsersRequest>,
+    ) -> Result<Response<UserStream>, Status> {
+        let role = request.into_inner().role;
+        if Role::try_from(role).is_err() {
+            return Err(Status::invalid_argument(format!("unknown role {role}")));
+        }
+        let users: Vec<User> = self
+            .lock()
+            .users
+            .values()
+            .filter(|user| role == 0 || user.role == role)
+            .cloned()
+            .collect();
+        Ok(Response::new(Box::pin(futures_util::stream::iter(
+            users.into_iter().map(Ok),
+        ))))
+    }
+
+    async fn import_users(
+        &self,
+        request: Request<Streaming<CreateUserRequest>>,
+    ) -> Result<Response<ImportUsersResponse>, Status> {
+        let mut requests = request.into_inner();
+        let mut users = Vec::new();
+        while let Some(request) = requests.message().await? {
+            users.push(required(request.user, "user")?);
+        }
+        // All or nothing: every user is checked before any is stored.
+        let users = users
+            .into_iter()
+            .map(|user| self.insert_new_user(user))
+            .collect();
+        Ok(Response::new(ImportUsersResponse { users }))
+    }
+
+    type LookupUsersStream = UserStream;
+
+    async fn lookup_users(
+        &self,
+        request: Request<Streaming<GetUserRequest>>,
+    ) -> Result<Response<UserStream>, Status> {
+        let state = self.clone();
+        let users = request
+            .into_inner()
+            .map(move |request| request.and_then(|r| state.user(&r.user_id)));
+        Ok(Response::new(Box::pin(users)))
     }
 
     async fn list_users(

@@ -1,6 +1,6 @@
 //! One [`Route`] → one OpenAPI operation: its id, tag, summary and
 //! description (from the RPC's proto comment), parameters, request body and
-//! responses.
+//! responses; for a streaming method, its NDJSON and SSE media types.
 
 use prost_reflect::Kind;
 use serde_json::{json, Value};
@@ -41,6 +41,7 @@ pub(super) fn build(route: &Route, at: &Placement<'_>, schemas: &mut Schemas) ->
         operation["requestBody"] = body;
     }
     operation["responses"] = Value::Object(responses::of(route, schemas));
+    streaming(route, &mut operation);
     operation["x-restgate-rpc"] = Value::String(route.rpc_name());
     operation["x-restgate-kind"] = Value::String(route.kind.as_str().to_owned());
     operation
@@ -83,6 +84,57 @@ fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
         "required": true,
         "content": { "application/json": { "schema": schema } },
     }))
+}
+
+/// A streaming method's media types: an NDJSON request body (one message
+/// per line) for client streaming; NDJSON or Server-Sent Events replies for
+/// server streaming, one message per line or event.
+fn streaming(route: &Route, operation: &mut Value) {
+    if route.rpc.is_client_streaming() {
+        let body = &mut operation["requestBody"];
+        if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) {
+            if let Some(item) = content.remove("application/json") {
+                content.insert("application/x-ndjson".to_owned(), item);
+                let text = body["description"].as_str().unwrap_or_default().to_owned();
+                body["description"] = Value::String(format!(
+                    "{text} A stream: one message per line (NDJSON), each sent to the service as \
+                     soon as its line is complete."
+                ));
+            }
+        }
+    }
+    if !route.rpc.is_server_streaming() {
+        return;
+    }
+    let Some(responses) = operation["responses"].as_object_mut() else {
+        return;
+    };
+    for (status, response) in responses.iter_mut() {
+        if !status.starts_with('2') {
+            continue;
+        }
+        let Some(item) = response
+            .get_mut("content")
+            .and_then(Value::as_object_mut)
+            .and_then(|c| c.remove("application/json"))
+        else {
+            continue;
+        };
+        response["content"] = json!({
+            "application/x-ndjson": item,
+            "text/event-stream": { "schema": { "type": "string" } },
+        });
+        let text = response["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        response["description"] = Value::String(format!(
+            "{text} A stream, written as the service sends it: one message per line \
+             (NDJSON), or with `Accept: text/event-stream` one `data:` event per message. A \
+             failure after the first message ends the stream with a line \
+             `{{\"error\": {{\"code\", \"message\", \"details\"}}}}` (SSE: `event: error`)."
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -144,5 +196,37 @@ mod tests {
             .collect();
         assert_eq!(ins, ["path", "header"]);
         assert!(operation("GET", "/v1/users").get("requestBody").is_none());
+    }
+
+    #[test]
+    fn streaming_methods_have_ndjson_and_sse_media_types() {
+        let stream = operation("GET", "/v1/users:stream");
+        let content = &stream["responses"]["200"]["content"];
+        assert_eq!(
+            content["application/x-ndjson"]["schema"]["$ref"],
+            "#/components/schemas/examples.v1.User"
+        );
+        assert_eq!(content["text/event-stream"]["schema"]["type"], "string");
+        assert!(content.get("application/json").is_none());
+
+        let import = operation("POST", "/v1/users:import");
+        let body = &import["requestBody"]["content"];
+        assert!(body.get("application/json").is_none());
+        assert_eq!(
+            body["application/x-ndjson"]["schema"]["$ref"],
+            "#/components/schemas/examples.v1.User"
+        );
+        let reply = &import["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(
+            reply["$ref"],
+            "#/components/schemas/examples.v1.ImportUsersResponse"
+        );
+        assert!(import["parameters"]
+            .as_array()
+            .is_none_or(|p| p.iter().all(|p| p["name"] != "Idempotency-Key")));
+
+        let lookup = operation("POST", "/v1/users:lookup");
+        assert!(lookup["requestBody"]["content"]["application/x-ndjson"].is_object());
+        assert!(lookup["responses"]["200"]["content"]["text/event-stream"].is_object());
     }
 }

@@ -176,9 +176,12 @@ pub(super) fn headers(route: &Route) -> Vec<Value> {
     out
 }
 
-/// Whether the route honours `Idempotency-Key`: every POST and PATCH.
+/// Whether the route honours `Idempotency-Key`: every POST and PATCH of a
+/// unary method (a streaming method refuses keys).
 pub(super) fn keyed(route: &Route) -> bool {
-    route.method == Method::POST || route.method == Method::PATCH
+    (route.method == Method::POST || route.method == Method::PATCH)
+        && !route.rpc.is_client_streaming()
+        && !route.rpc.is_server_streaming()
 }
 
 /// Whether `If-Match` is documented: on replace always, on update and

@@ -31,10 +31,11 @@ pub fn start_example_service() -> std::io::Result<SocketAddr> {
 
 /// Ready-to-paste commands against a demo gateway at `base`
 /// (`http://127.0.0.1:8080`): create a user, replace it, open an account
-/// under it, read the account back. They work as printed on a fresh demo
+/// under it, read the account back, then the streaming methods. They work as printed on a fresh demo
 /// (the first user and account get id 1).
 pub fn demo_commands(base: &str) -> String {
     let json = "-H 'Content-Type: application/json'";
+    let ndjson = "-H 'Content-Type: application/x-ndjson'";
     [
         "# create a user: POST on the collection -> 201 Created + Location".to_owned(),
         format!(
@@ -51,6 +52,15 @@ pub fn demo_commands(base: &str) -> String {
         "# read them back".to_owned(),
         format!("curl -i {base}/v1/users/1/accounts/1"),
         format!("curl -i '{base}/v1/users?pageSize=10'"),
+        "# streaming: every user, one JSON line each (NDJSON), or as Server-Sent Events".to_owned(),
+        format!("curl -i -N {base}/v1/users:stream"),
+        format!("curl -i -N -H 'Accept: text/event-stream' {base}/v1/users:stream"),
+        "# client streaming: one user per NDJSON line -> one answer; bidirectional: a user per line asked"
+            .to_owned(),
+        format!(
+            "curl -i {base}/v1/users:import {ndjson} --data-binary '{{\"displayName\":\"Grace Hopper\"}}'"
+        ),
+        format!("curl -i -N {base}/v1/users:lookup {ndjson} --data-binary '{{\"userId\":\"1\"}}'"),
     ]
     .join("\n")
 }

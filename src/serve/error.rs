@@ -24,6 +24,12 @@ pub enum ServeError {
     /// A body that is not JSON.
     #[error("request bodies must be application/json, not {0:?}")]
     UnsupportedMediaType(String),
+    /// A streaming request body that is not NDJSON.
+    #[error("streaming request bodies must be application/x-ndjson, not {0:?}")]
+    NotNdjson(String),
+    /// An `Idempotency-Key` on a streaming method, which is never replayed.
+    #[error("Idempotency-Key is not supported on streaming methods")]
+    StreamingIdempotencyKey,
     /// A body over the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -75,6 +81,8 @@ impl ServeError {
             ServeError::UnsupportedMediaType(_) => {
                 (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE)
             }
+            ServeError::NotNdjson(_) => (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ServeError::StreamingIdempotencyKey => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
             ServeError::PayloadTooLarge(_) => {
                 (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE)
             }

@@ -26,7 +26,8 @@ pub struct Upstreams {
 /// Settings of `restgate serve`.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Deadline of a call when the request sends no `Grpc-Timeout`.
+    /// Deadline of a call when the request sends no `Grpc-Timeout`; of a
+    /// streaming reply's first message only.
     pub timeout: Duration,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
@@ -40,7 +41,8 @@ pub struct ServeOptions {
     pub idempotency_ttl: Duration,
     /// Requests served at once; beyond it, 503 with `Retry-After`. `None`: no limit.
     pub max_concurrent_requests: Option<usize>,
-    /// The most a whole request may take, body included; 504 beyond.
+    /// The most a whole request may take, body included; 504 beyond. A
+    /// streaming answer is bounded until its headers only.
     pub request_timeout: Duration,
     /// One log line per request (route, status, latency, request id).
     pub access_log: bool,

@@ -1,6 +1,9 @@
 //! The one handler every REST request goes through: lookup → read body →
 //! transcode request → (claim the idempotency key) → call upstream, retrying
 //! idempotent methods → transcode reply → (store the answer for the key).
+//! Streaming methods branch off to [`super::stream`] after the lookup
+//! (client streaming) or once the request message is built (server
+//! streaming).
 
 use std::sync::Arc;
 
@@ -15,12 +18,13 @@ use prost_reflect::DynamicMessage;
 
 use super::answer::Answer;
 use super::idempotency::{self, Begin};
+use super::stream::{self, Answered, StreamRequest};
 use super::{Gateway, Live, ServeError};
 use crate::compile::{Body, Lookup, Route, RouteKind};
 use crate::transcode::{self, precondition, RequestParts};
 use crate::upstream::{self, Call, UpstreamError};
 
-const REQUEST_ID: &str = "x-request-id";
+pub(super) const REQUEST_ID: &str = "x-request-id";
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
@@ -29,7 +33,7 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
     let gateway = live.gateway();
     let started = std::time::Instant::now();
     let shared = &gateway.shared;
-    let _in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
+    let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -38,15 +42,14 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
         .unwrap_or_else(new_request_id);
     let method = request.method().clone();
     let mut route = None;
-    let outcome = match shared
+    let (outcome, permit) = match shared
         .limiter
         .as_ref()
         .map(|l| Arc::clone(l).try_acquire_owned())
     {
-        Some(Err(_)) => Err(ServeError::Overloaded),
+        Some(Err(_)) => (Err(ServeError::Overloaded), None),
         permit => {
-            let _permit = permit;
-            match tokio::time::timeout(
+            let outcome = match tokio::time::timeout(
                 shared.options.request_timeout,
                 serve(&gateway, request, &request_id, &mut route),
             )
@@ -54,7 +57,8 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             {
                 Ok(outcome) => outcome,
                 Err(_) => Err(ServeError::RequestTimeout(shared.options.request_timeout)),
-            }
+            };
+            (outcome, permit)
         }
     };
     let answer = match outcome {
@@ -63,26 +67,31 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             if error.status().is_server_error() {
                 tracing::warn!(error = %error, request_id = ?request_id, "request failed");
             }
-            error.answer()
+            Answered::Whole(error.answer())
         }
     };
     let template = route.map_or("-", |i| shared.table.routes()[i].template.as_str());
     let elapsed = started.elapsed();
     shared
         .metrics
-        .answered(template, method.as_str(), answer.status.as_u16(), elapsed);
+        .answered(template, method.as_str(), answer.status().as_u16(), elapsed);
     if shared.options.access_log {
         tracing::info!(
             target: "restgate::access",
             method = %method,
             route = template,
-            status = answer.status.as_u16(),
+            status = answer.status().as_u16(),
             latency_us = elapsed.as_micros() as u64,
             request_id = request_id.to_str().unwrap_or("-"),
         );
     }
+    let streamed = matches!(answer, Answered::Streamed(_));
     let mut response = answer.into_response();
     response.headers_mut().insert(REQUEST_ID, request_id);
+    if streamed {
+        // A stream stays in flight, and holds its permit, until it ends.
+        response = stream::holding(response, (permit, in_flight));
+    }
     response
 }
 
@@ -101,7 +110,7 @@ async fn serve(
     request: Request,
     request_id: &HeaderValue,
     route_index: &mut Option<usize>,
-) -> Result<Answer, ServeError> {
+) -> Result<Answered, ServeError> {
     let shared = &gateway.shared;
     let (parts, body) = request.into_parts();
     let (index, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
@@ -111,6 +120,18 @@ async fn serve(
     };
     *route_index = Some(index);
     let route = &shared.table.routes()[index];
+    let streaming = stream::is_streaming(route);
+    if streaming && parts.headers.contains_key("idempotency-key") {
+        return Err(ServeError::StreamingIdempotencyKey);
+    }
+    let stream_request = StreamRequest {
+        index,
+        parts: &parts,
+        request_id,
+    };
+    if route.rpc.is_client_streaming() {
+        return stream::client_streaming(gateway, stream_request, captures, body).await;
+    }
 
     let body = if route.body == Body::None {
         Bytes::new()
@@ -145,8 +166,13 @@ async fn serve(
         precondition::apply_if_match(route, &mut message, tag);
     }
 
+    if streaming {
+        return stream::server_streaming(gateway, stream_request, message).await;
+    }
     let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
-        return call(gateway, index, &parts, &captures, message, request_id).await;
+        return call(gateway, index, &parts, &captures, message, request_id)
+            .await
+            .map(Answered::Whole);
     };
     let store = shared.store.as_ref();
     let fingerprint =
@@ -155,12 +181,12 @@ async fn serve(
     match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
         Begin::Replay(answer) => {
             shared.metrics.replayed();
-            Ok(answer)
+            Ok(Answered::Whole(answer))
         }
         Begin::Run(claimed) => {
             let outcome = call(gateway, index, &parts, &captures, message, request_id).await;
             idempotency::finish(store, claimed, &outcome, shared.options.idempotency_ttl).await;
-            outcome
+            outcome.map(Answered::Whole)
         }
     }
 }
@@ -278,7 +304,7 @@ async fn call(
 }
 
 /// A gRPC code's name, as metrics label it.
-fn code_name(code: tonic::Code) -> &'static str {
+pub(super) fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code;
     match code {
         Code::Ok => "OK",

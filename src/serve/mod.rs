@@ -16,6 +16,7 @@ mod in_process;
 mod metrics;
 mod ops;
 pub mod runtime;
+mod stream;
 mod tls;
 
 use std::sync::Arc;

@@ -61,11 +61,11 @@ impl std::fmt::Debug for Endpoint {
 /// its own, so connections never cross runtimes.
 #[derive(Debug)]
 pub struct Upstream {
-    transport: Transport,
+    pub(super) transport: Transport,
 }
 
 #[derive(Debug)]
-enum Transport {
+pub(super) enum Transport {
     /// Endpoints over the network, each with one HTTP/2 connection made on
     /// first use and remade when it breaks.
     Remote(Arc<Remote>),
@@ -77,7 +77,7 @@ enum Transport {
 }
 
 /// A [`LocalService`] that prints as `LocalService`.
-struct LocalServiceDebug(LocalService);
+pub(super) struct LocalServiceDebug(pub(super) LocalService);
 
 impl std::fmt::Debug for LocalServiceDebug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -243,11 +243,11 @@ where
 /// become `UNAVAILABLE` statuses (tonic would read a broken connection as
 /// `CANCELLED` or `UNKNOWN`), since the service may never have seen the
 /// call.
-struct Connection<'a> {
-    remote: &'a Arc<Remote>,
-    pool: &'a Pool,
-    slot: usize,
-    sender: SendRequest<Body>,
+pub(super) struct Connection<'a> {
+    pub(super) remote: &'a Arc<Remote>,
+    pub(super) pool: &'a Pool,
+    pub(super) slot: usize,
+    pub(super) sender: SendRequest<Body>,
 }
 
 type ResponseFuture<'a> = Pin<

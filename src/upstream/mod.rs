@@ -1,5 +1,5 @@
 //! The gRPC side: upstreams of one or more endpoints (plaintext or TLS),
-//! balanced round robin with failover, one HTTP/2 connection per endpoint
+//! balanced round robin with failover, unary and streaming calls, one HTTP/2 connection per endpoint
 //! per worker, a codec for reflected messages, deadlines, and HTTP headers ↔
 //! gRPC metadata; and the descriptors an upstream's server reflection
 //! serves.
@@ -18,6 +18,7 @@ mod remote;
 mod retry;
 mod spec;
 mod status;
+mod stream;
 mod tls;
 
 pub use codec::DynamicCodec;
@@ -28,6 +29,7 @@ pub use reflection::{fetch_descriptors, reflected_input, Reason, ReflectionError
 pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
 pub use status::http_status;
+pub use stream::ReplyStream;
 
 /// Response metadata a service sets (`restgate-created: true`) when a
 /// replace created the item rather than replacing it: the gateway then

@@ -9,6 +9,7 @@ pub(crate) mod fixture;
 pub(crate) mod gateway;
 pub(crate) mod redis;
 pub(crate) mod restartable;
+pub(crate) mod streams;
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
@@ -21,6 +22,7 @@ pub(crate) use self::fixture::{
 pub(crate) use self::gateway::{send, Gateway, Reply, WAIT};
 pub(crate) use self::redis::RedisServer;
 pub(crate) use self::restartable::RestartableExample;
+pub(crate) use self::streams::{start_streams, StreamsHandle};
 
 /// A loopback address nothing listens on: bound, read, then released.
 pub(crate) fn dead_addr() -> SocketAddr {
