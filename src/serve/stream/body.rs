@@ -137,6 +137,7 @@ impl Lines {
                 captures: &self.captures,
                 query: self.query.as_deref(),
                 body: line,
+                content_type: None,
             },
             &self.shared.options.json,
         )?;
