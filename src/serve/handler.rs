@@ -398,14 +398,19 @@ async fn read_body(
     Ok(buffer.freeze())
 }
 
-/// `application/json`, with parameters, or any `application/*+json`.
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// A `Content-Type`'s media type without its parameters, in lower case.
+pub(super) fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// `application/json`, with parameters, or any `application/*+json`.
+fn is_json(content_type: &str) -> bool {
+    let essence = media_type(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

@@ -132,14 +132,7 @@ impl Upstream {
             match &self.transport {
                 Transport::Remote(remote) => {
                     let pool = remote.pool().await?;
-                    let (slot, sender) = remote.connection(&pool).await?;
-                    let origin = remote.origin(&pool, slot).clone();
-                    let connection = Connection {
-                        remote,
-                        pool: &pool,
-                        slot,
-                        sender,
-                    };
+                    let (connection, origin) = Connection::open(remote, &pool).await?;
                     let grpc = tonic::client::Grpc::with_origin(connection, origin);
                     unary_over(grpc, path, request, reply).await
                 }
@@ -248,6 +241,27 @@ pub(super) struct Connection<'a> {
     pub(super) pool: &'a Pool,
     pub(super) slot: usize,
     pub(super) sender: SendRequest<Body>,
+}
+
+impl<'a> Connection<'a> {
+    /// The next live connection of `pool` (made when needed), and the
+    /// origin its requests carry.
+    pub(super) async fn open(
+        remote: &'a Arc<Remote>,
+        pool: &'a Pool,
+    ) -> Result<(Connection<'a>, Uri), UpstreamError> {
+        let (slot, sender) = remote.connection(pool).await?;
+        let origin = remote.origin(pool, slot).clone();
+        Ok((
+            Connection {
+                remote,
+                pool,
+                slot,
+                sender,
+            },
+            origin,
+        ))
+    }
 }
 
 type ResponseFuture<'a> = Pin<

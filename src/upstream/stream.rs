@@ -69,14 +69,7 @@ impl Upstream {
         match &self.transport {
             Transport::Remote(remote) => {
                 let pool = remote.pool().await?;
-                let (slot, sender) = remote.connection(&pool).await?;
-                let origin = remote.origin(&pool, slot).clone();
-                let connection = Connection {
-                    remote,
-                    pool: &pool,
-                    slot,
-                    sender,
-                };
+                let (connection, origin) = Connection::open(remote, &pool).await?;
                 let service = abortable(connection, aborted);
                 let grpc = tonic::client::Grpc::with_origin(service, origin);
                 streaming_over(grpc, path, request, reply, abort).await

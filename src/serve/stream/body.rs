@@ -17,12 +17,7 @@ use crate::transcode::{self, RequestParts};
 
 /// `application/x-ndjson` or `application/jsonl`, with parameters.
 pub(super) fn is_ndjson(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::serve::handler::media_type(content_type);
     essence == "application/x-ndjson" || essence == "application/jsonl"
 }
 
