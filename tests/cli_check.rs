@@ -246,7 +246,7 @@ fn valid_protos_pass() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "ok: 21 routes in 3 services\n"
+        "ok: 23 routes in 3 services\n"
     );
     assert!(out.stderr.is_empty());
 

@@ -153,6 +153,20 @@ const REQUIRED: &[(&str, &str, &str, &str, Option<&str>)] = &[
         Some("*"),
     ),
     (
+        "PUT",
+        "/v1/users/{user_id}/avatar",
+        "custom",
+        "examples.v1.UserService/SetAvatar",
+        Some("avatar"),
+    ),
+    (
+        "GET",
+        "/v1/users/{user_id}/avatar",
+        "list",
+        "examples.v1.UserService/GetAvatar",
+        None,
+    ),
+    (
         "POST",
         "/v1/{name=blogs/*/posts/*}:publish",
         "custom",
@@ -173,7 +187,7 @@ fn assert_example_routes(routes: &[Value]) {
         assert_eq!(route["rpc"], *rpc, "{method} {path}");
         assert_eq!(route["body"].as_str(), *body, "{method} {path}");
     }
-    assert_eq!(routes.len(), 21);
+    assert_eq!(routes.len(), 23);
 }
 
 #[test]
@@ -236,7 +250,7 @@ fn table_is_aligned() {
     let (code, stdout, _) = restgate(&["routes"]);
     assert_eq!(code, 0);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 22);
+    assert_eq!(lines.len(), 24);
     let header = lines[0];
     assert!(header.starts_with("METHOD  PATH"));
     let rpc_col = header.find("RPC").unwrap();

@@ -236,3 +236,37 @@ async fn raw_bodies_keep_the_size_limit_and_errors_stay_json() {
         "the oversized upload never reached the service"
     );
 }
+
+#[tokio::test]
+async fn the_example_keeps_a_users_avatar_as_uploaded() {
+    let example = support::start_example().await;
+    let gw = Gateway::example(example).await;
+    let user = gw
+        .post("/v1/users", &serde_json::json!({"displayName": "Ada"}))
+        .await
+        .assert_json(201);
+    let id = user["userId"].as_str().expect("userId").to_owned();
+    let avatar = format!("/v1/users/{id}/avatar");
+    let image = binary();
+    let reply = send(
+        gw.request(reqwest::Method::PUT, &avatar)
+            .header("content-type", "image/png")
+            .body(image.clone()),
+    )
+    .await;
+    let info = reply.assert_json(200);
+    assert_eq!(info["contentType"], "image/png");
+    assert_eq!(info["size"], image.len().to_string());
+    assert_eq!(
+        download(&gw, &avatar).await,
+        (200, "image/png".to_owned(), image)
+    );
+    // No user, no avatar: a JSON error.
+    let reply = send(
+        gw.request(reqwest::Method::PUT, "/v1/users/404/avatar")
+            .header("content-type", "image/png")
+            .body(vec![1u8]),
+    )
+    .await;
+    reply.assert_error(404, 5);
+}

@@ -466,7 +466,7 @@ mod tests {
             .pool()
             .get_service_by_name("examples.v1.UserService")
             .unwrap();
-        assert_eq!(service.methods().len(), 9);
+        assert_eq!(service.methods().len(), 11);
         assert!(is_builtin("google/api/http.proto"));
         assert!(is_builtin("google/protobuf/empty.proto"));
         assert!(!is_builtin("examples/v1/users.proto"));

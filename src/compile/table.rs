@@ -63,8 +63,12 @@ fn holds_http_body(field: &FieldDescriptor) -> bool {
 impl Route {
     /// Whether the request body is raw, of any content type, because what
     /// it fills is a `google.api.HttpBody` (the whole request or the body
-    /// field); otherwise it is JSON.
+    /// field); otherwise it is JSON. A client-streaming method's body is
+    /// NDJSON, whatever its messages are.
     pub fn raw_request(&self) -> bool {
+        if self.rpc.is_client_streaming() {
+            return false;
+        }
         match &self.body {
             Body::None => false,
             Body::Whole => is_http_body(&self.rpc.input()),
@@ -73,8 +77,13 @@ impl Route {
     }
 
     /// Whether the answer body is raw, because what is answered (the whole
-    /// reply or the `response_body` field) is a `google.api.HttpBody`.
+    /// reply or the `response_body` field) is a `google.api.HttpBody`. A
+    /// server-streaming method answers NDJSON or SSE, whatever its messages
+    /// are.
     pub fn raw_reply(&self) -> bool {
+        if self.rpc.is_server_streaming() {
+            return false;
+        }
         match &self.response_body {
             None => is_http_body(&self.rpc.output()),
             Some(field) => holds_http_body(field.leaf()),

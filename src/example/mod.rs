@@ -29,6 +29,7 @@
 //! only `--upstream` finds the services and their REST annotations.
 
 mod accounts;
+mod avatars;
 mod blogs;
 mod store;
 mod users;

@@ -10,6 +10,7 @@ use prost_types::Timestamp;
 use tonic::Status;
 
 use crate::pb::examples::v1::{Account, Blog, Post, User};
+use crate::pb::google::api::HttpBody;
 
 /// An id used as a map key. Ids made only of decimal digits sort
 /// numerically and before every other id; other ids sort as text.
@@ -50,6 +51,8 @@ pub(super) enum Kind {
 #[derive(Debug, Default)]
 pub(super) struct Store {
     pub(super) users: BTreeMap<IdKey, User>,
+    /// Each user's avatar, as set: content type and bytes.
+    pub(super) avatars: BTreeMap<IdKey, HttpBody>,
     pub(super) accounts: BTreeMap<(IdKey, IdKey), Account>,
     pub(super) blogs: BTreeMap<IdKey, Blog>,
     pub(super) posts: BTreeMap<(IdKey, IdKey), Post>,

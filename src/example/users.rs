@@ -1,5 +1,6 @@
 //! `UserService`: create, replace, get, list, update and delete users;
-//! stream them all, import a stream of them, look them up as asked.
+//! stream them all, import a stream of them, look them up as asked. Their
+//! avatars are in `avatars.rs`.
 
 use std::ops::Bound;
 use std::pin::Pin;
@@ -11,10 +12,11 @@ use super::store::{check_preconditions, id_key, now, replaced, required, IdKey, 
 use super::ExampleState;
 use crate::pb::examples::v1::user_service_server::UserService;
 use crate::pb::examples::v1::{
-    Address, CreateUserRequest, DeleteUserRequest, GetUserRequest, ImportUsersResponse,
-    ListUsersRequest, ListUsersResponse, ReplaceUserRequest, Role, StreamUsersRequest,
-    UpdateUserRequest, User,
+    Address, AvatarInfo, CreateUserRequest, DeleteUserRequest, GetAvatarRequest, GetUserRequest,
+    ImportUsersResponse, ListUsersRequest, ListUsersResponse, ReplaceUserRequest, Role,
+    SetAvatarRequest, StreamUsersRequest, UpdateUserRequest, User,
 };
+use crate::pb::google::api::HttpBody;
 
 /// Page size of ListUsers when the request gives none.
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -249,7 +251,22 @@ impl UserService for ExampleState {
             .remove(&key)
             .ok_or_else(|| not_found(&user_id))?;
         store.accounts.retain(|(owner, _), _| *owner != key);
+        store.avatars.remove(&key);
         Ok(Response::new(()))
+    }
+
+    async fn set_avatar(
+        &self,
+        request: Request<SetAvatarRequest>,
+    ) -> Result<Response<AvatarInfo>, Status> {
+        ExampleState::set_avatar(self, request.into_inner()).map(Response::new)
+    }
+
+    async fn get_avatar(
+        &self,
+        request: Request<GetAvatarRequest>,
+    ) -> Result<Response<HttpBody>, Status> {
+        ExampleState::get_avatar(self, request.get_ref()).map(Response::new)
     }
 }
 

@@ -31,8 +31,9 @@ pub fn start_example_service() -> std::io::Result<SocketAddr> {
 
 /// Ready-to-paste commands against a demo gateway at `base`
 /// (`http://127.0.0.1:8080`): create a user, replace it, open an account
-/// under it, read the account back, then the streaming methods. They work as printed on a fresh demo
-/// (the first user and account get id 1).
+/// under it, read the account back, then the streaming methods and the
+/// user's avatar (a raw body). They work as printed on a fresh demo (the
+/// first user and account get id 1).
 pub fn demo_commands(base: &str) -> String {
     let json = "-H 'Content-Type: application/json'";
     let ndjson = "-H 'Content-Type: application/x-ndjson'";
@@ -61,6 +62,12 @@ pub fn demo_commands(base: &str) -> String {
             "curl -i {base}/v1/users:import {ndjson} --data-binary '{{\"displayName\":\"Grace Hopper\"}}'"
         ),
         format!("curl -i -N {base}/v1/users:lookup {ndjson} --data-binary '{{\"userId\":\"1\"}}'"),
+        "# a raw body (google.api.HttpBody): any content type, stored and answered as sent"
+            .to_owned(),
+        format!(
+            "curl -i -X PUT {base}/v1/users/1/avatar -H 'Content-Type: image/svg+xml' --data-binary '<svg xmlns=\"http://www.w3.org/2000/svg\"/>'"
+        ),
+        format!("curl -i {base}/v1/users/1/avatar"),
     ]
     .join("\n")
 }
