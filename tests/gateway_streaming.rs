@@ -317,9 +317,14 @@ async fn a_bad_line_cancels_a_client_stream_and_answers_400() {
     let answer = tokio::spawn(send(request));
     write(&sender, "{\"seq\": 1}\n").await;
     assert_eq!(streams.wait_summed(1).await.len(), 1);
-    write(&sender, "{\"seq\": \n").await;
+    write(&sender, "\n{\"seq\": \n").await;
     let reply = answer.await.expect("request task");
-    reply.assert_error(400, 3);
+    let error = reply.assert_error(400, 3);
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("line 3 of the request body: invalid JSON"),
+        "{message}"
+    );
     // Aborted, not ended: the service did not take the input as complete.
     assert_eq!(streams.wait_sum_ends(1).await, (0, 1));
 }

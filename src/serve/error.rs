@@ -39,6 +39,14 @@ pub enum ServeError {
     /// The request does not fit the message, or the reply does not fit JSON.
     #[error(transparent)]
     Transcode(#[from] TranscodeError),
+    /// One line of an NDJSON request body does not fit the message.
+    #[error("line {line} of the request body: {error}")]
+    Line {
+        /// Its number, from 1 (blank lines count).
+        line: usize,
+        /// Why it does not fit.
+        error: TranscodeError,
+    },
     /// The call failed. `details` are the decoded status details.
     #[error("{error}")]
     Upstream {
@@ -91,6 +99,7 @@ impl ServeError {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST)
             }
             ServeError::Transcode(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
+            ServeError::Line { .. } => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
             ServeError::Upstream {
                 error,
                 precondition,

@@ -31,6 +31,8 @@ pub(super) struct Lines {
     buffer: BytesMut,
     /// How much of `buffer` is known to hold no newline.
     searched: usize,
+    /// The number of the line being read, from 1.
+    line: usize,
     /// Told why the body cannot be read further; dropped at a good end.
     failed: Option<oneshot::Sender<ServeError>>,
     /// Signalled with a failure: aborts the call.
@@ -56,6 +58,7 @@ impl Lines {
             body,
             buffer: BytesMut::new(),
             searched: 0,
+            line: 0,
             failed: Some(failed),
             abort: Some(abort),
         }
@@ -117,7 +120,8 @@ impl Lines {
     }
 
     /// The message of one line; `None` for a blank line.
-    fn message(&self, line: &[u8]) -> Result<Option<DynamicMessage>, ServeError> {
+    fn message(&mut self, line: &[u8]) -> Result<Option<DynamicMessage>, ServeError> {
+        self.line += 1;
         let limit = self.shared.options.max_body_bytes;
         if line.len() > limit + 1 {
             return Err(ServeError::PayloadTooLarge(limit));
@@ -135,7 +139,11 @@ impl Lines {
                 content_type: None,
             },
             &self.shared.options.json,
-        )?;
+        )
+        .map_err(|error| ServeError::Line {
+            line: self.line,
+            error,
+        })?;
         Ok(Some(message))
     }
 }
