@@ -345,7 +345,7 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Reads the rest of a refused body, up to [`DRAIN_LIMIT`] bytes and
 /// [`DRAIN_TIME`], and throws it away.
-async fn drain(mut body: AxumBody) {
+pub(super) async fn drain(mut body: AxumBody) {
     let mut seen: u64 = 0;
     let reading = async {
         while let Some(Ok(frame)) = body.frame().await {

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use prost_reflect::DynamicMessage;
 use tokio::sync::oneshot;
 
+use crate::serve::handler::drain;
 use crate::serve::{ServeError, Shared};
 use crate::transcode::{self, RequestParts};
 
@@ -73,6 +74,11 @@ impl Lines {
                 Ok(Some(message)) => Some((message, lines)),
                 Ok(None) => None,
                 Err(error) => {
+                    if matches!(error, ServeError::PayloadTooLarge(_)) {
+                        // As for a whole body: read the rest (bounded) so
+                        // that the client sees the 413, not a broken pipe.
+                        drain(std::mem::take(&mut lines.body)).await;
+                    }
                     if let Some(failed) = lines.failed.take() {
                         let _ = failed.send(error);
                     }
