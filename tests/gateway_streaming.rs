@@ -7,7 +7,7 @@
 mod support;
 
 use bytes::Bytes;
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 use support::{send, start_streams, Gateway, StreamsHandle, WAIT};
 use tokio::sync::mpsc;
@@ -267,6 +267,20 @@ fn body_channel() -> (mpsc::Sender<Result<Bytes, std::io::Error>>, reqwest::Body
     (sender, body)
 }
 
+/// An NDJSON POST to `path` whose body is written line by line through the
+/// returned sender.
+fn ndjson_request(
+    gw: &Gateway,
+    path: &str,
+) -> (mpsc::Sender<Result<Bytes, std::io::Error>>, RequestBuilder) {
+    let (sender, body) = body_channel();
+    let request = gw
+        .request(Method::POST, path)
+        .header("content-type", "application/x-ndjson")
+        .body(body);
+    (sender, request)
+}
+
 fn tokio_stream_of<T>(mut receiver: mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
@@ -282,11 +296,7 @@ async fn write(sender: &mpsc::Sender<Result<Bytes, std::io::Error>>, text: &str)
 async fn client_streaming_sends_each_line_as_it_is_written() {
     let streams = start_streams().await;
     let gw = gateway(&streams).await;
-    let (sender, body) = body_channel();
-    let request = gw
-        .request(Method::POST, "/v1/sum/a")
-        .header("content-type", "application/x-ndjson")
-        .body(body);
+    let (sender, request) = ndjson_request(&gw, "/v1/sum/a");
     let answer = tokio::spawn(send(request));
     write(&sender, "{\"seq\": 1}\n").await;
     // The first line reached the service before the second was written.
@@ -309,11 +319,7 @@ async fn client_streaming_sends_each_line_as_it_is_written() {
 async fn a_bad_line_cancels_a_client_stream_and_answers_400() {
     let streams = start_streams().await;
     let gw = gateway(&streams).await;
-    let (sender, body) = body_channel();
-    let request = gw
-        .request(Method::POST, "/v1/sum/a")
-        .header("content-type", "application/x-ndjson")
-        .body(body);
+    let (sender, request) = ndjson_request(&gw, "/v1/sum/a");
     let answer = tokio::spawn(send(request));
     write(&sender, "{\"seq\": 1}\n").await;
     assert_eq!(streams.wait_summed(1).await.len(), 1);
@@ -364,11 +370,7 @@ async fn a_line_over_the_body_limit_is_413() {
 async fn bidirectional_streaming_answers_each_line_as_it_comes() {
     let streams = start_streams().await;
     let gw = gateway(&streams).await;
-    let (sender, body) = body_channel();
-    let request = gw
-        .request(Method::POST, "/v1/echo-stream")
-        .header("content-type", "application/x-ndjson")
-        .body(body);
+    let (sender, request) = ndjson_request(&gw, "/v1/echo-stream");
     let answer = tokio::spawn(async move { start(request).await });
     write(&sender, "{\"seq\": 1, \"label\": \"one\"}\n").await;
     let response = answer.await.expect("request task");
