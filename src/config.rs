@@ -469,6 +469,7 @@ impl Settings {
                     deny_unknown_fields: !self.ignore_unknown_fields.unwrap_or(false),
                     emit_unpopulated: self.emit_unpopulated.unwrap_or(false),
                     proto_field_names: self.proto_field_names.unwrap_or(false),
+                    ..JsonOptions::default()
                 },
                 forward_headers,
                 retry: RetryPolicy {

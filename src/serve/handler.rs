@@ -21,7 +21,7 @@ use super::idempotency::{self, Begin};
 use super::stream::{self, Answered, StreamRequest};
 use super::{Gateway, Live, ServeError};
 use crate::compile::{Body, Lookup, Route, RouteKind};
-use crate::transcode::{self, precondition, RequestParts};
+use crate::transcode::{self, precondition, JsonOptions, RequestParts};
 use crate::upstream::{self, Call, UpstreamError};
 
 pub(super) const REQUEST_ID: &str = "x-request-id";
@@ -124,10 +124,13 @@ async fn serve(
     if streaming && parts.headers.contains_key("idempotency-key") {
         return Err(ServeError::StreamingIdempotencyKey);
     }
+    // `$alt` and the other system parameters: checked before any call.
+    let system = transcode::system_params(route, parts.uri.query())?;
     let stream_request = StreamRequest {
         index,
         parts: &parts,
         request_id,
+        system,
     };
     if route.rpc.is_client_streaming() {
         return stream::client_streaming(gateway, stream_request, captures, body).await;
@@ -169,10 +172,13 @@ async fn serve(
     if streaming {
         return stream::server_streaming(gateway, stream_request, message).await;
     }
+    let reply = system.reply_options(&shared.options.json);
     let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
-        return call(gateway, index, &parts, &captures, message, request_id)
-            .await
-            .map(Answered::Whole);
+        return call(
+            gateway, index, &parts, &captures, message, request_id, &reply,
+        )
+        .await
+        .map(Answered::Whole);
     };
     let store = shared.store.as_ref();
     let fingerprint =
@@ -184,7 +190,10 @@ async fn serve(
             Ok(Answered::Whole(answer))
         }
         Begin::Run(claimed) => {
-            let outcome = call(gateway, index, &parts, &captures, message, request_id).await;
+            let outcome = call(
+                gateway, index, &parts, &captures, message, request_id, &reply,
+            )
+            .await;
             idempotency::finish(store, claimed, &outcome, shared.options.idempotency_ttl).await;
             outcome.map(Answered::Whole)
         }
@@ -203,7 +212,9 @@ fn deadline(headers: &HeaderMap, default: std::time::Duration) -> std::time::Dur
         .unwrap_or(default)
 }
 
-/// Calls the route's RPC and turns the reply into the answer.
+/// Calls the route's RPC and turns the reply into the answer, its JSON
+/// written with `json` (the gateway's options, as the request's `$alt`
+/// adjusts them).
 async fn call(
     gateway: &Gateway,
     index: usize,
@@ -211,6 +222,7 @@ async fn call(
     captures: &[String],
     message: DynamicMessage,
     request_id: &HeaderValue,
+    json: &JsonOptions,
 ) -> Result<Answer, ServeError> {
     let shared = &gateway.shared;
     let route = &shared.table.routes()[index];
@@ -268,7 +280,7 @@ async fn call(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            transcode::reply_body(route, &reply.message, &shared.options.json)?.into()
+            transcode::reply_body(route, &reply.message, json)?.into()
         }
     };
     if let Some(etag) =

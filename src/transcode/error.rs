@@ -21,6 +21,17 @@ pub enum TranscodeError {
     /// A query parameter names no field of the request.
     #[error("unknown query parameter {0:?}")]
     UnknownParameter(String),
+    /// A system parameter (`$alt`, `callback`…) asks for what the gateway
+    /// cannot do.
+    #[error("unsupported value {value:?} for system parameter {name}: {reason}")]
+    SystemParameter {
+        /// The parameter, as sent (`$alt` or `alt`).
+        name: String,
+        /// The value as sent.
+        value: String,
+        /// Why it cannot be honoured.
+        reason: String,
+    },
     /// A query parameter names a field the path or body already fills.
     #[error("query parameter {0:?} names a field the path or body fills")]
     ParameterClash(String),

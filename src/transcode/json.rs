@@ -20,6 +20,9 @@ pub struct JsonOptions {
     pub emit_unpopulated: bool,
     /// Write proto field names (`user_id`) instead of lowerCamelCase. Default: false.
     pub proto_field_names: bool,
+    /// Write enums as numbers instead of names (`$alt=json;enum-encoding=int`
+    /// asks it for one reply). Default: false.
+    pub enum_numbers: bool,
 }
 
 impl Default for JsonOptions {
@@ -28,6 +31,7 @@ impl Default for JsonOptions {
             deny_unknown_fields: true,
             emit_unpopulated: false,
             proto_field_names: false,
+            enum_numbers: false,
         }
     }
 }
@@ -41,6 +45,7 @@ impl JsonOptions {
         SerializeOptions::new()
             .skip_default_fields(!self.emit_unpopulated)
             .use_proto_field_name(self.proto_field_names)
+            .use_enum_numbers(self.enum_numbers)
     }
 }
 

@@ -1,6 +1,8 @@
 //! HTTP ↔ protobuf: builds the request message from the matched route's path
 //! values, query string and JSON body, and turns the reply (or a gRPC error)
 //! back into JSON. `google.api.HttpBody` fields carry raw bodies instead.
+//! Google's system parameters in the query (`$alt=json;enum-encoding=int`)
+//! fill no field: they choose how the reply is written.
 //!
 //! Knows fields, not sockets: nothing here does I/O. All proto3 JSON goes
 //! through [`json`], one narrow interface over prost-reflect's serde support,
@@ -15,9 +17,11 @@ pub mod precondition;
 mod request;
 mod response;
 mod scalar;
+mod system;
 
 pub use error::TranscodeError;
 pub use json::JsonOptions;
 pub use location::location;
 pub use request::{build_request, RequestParts};
 pub use response::{raw_reply, reply_body, status_details, RawBody};
+pub use system::{system_params, Alt, SystemParams};

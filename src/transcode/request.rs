@@ -5,11 +5,12 @@
 //! Order: the body first, then the replace/update id check (the URI is
 //! authoritative: a different id in the body is a 400 before any call), then
 //! the path values, then the query string into every remaining field, then
-//! the PATCH update mask when the client sent none.
+//! the PATCH update mask when the client sent none. Google's system
+//! parameters (`$alt`, `key`…) in the query fill no field (see `system`).
 
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
-use super::{json, mask, scalar, JsonOptions, TranscodeError};
+use super::{json, mask, scalar, system, JsonOptions, TranscodeError};
 use crate::compile::{Body, BoundField, Route, RouteKind};
 
 /// The parts of an HTTP request the message is built from.
@@ -237,7 +238,8 @@ fn body_counterpart(route: &Route, var: &BoundField) -> Option<(Vec<FieldDescrip
 }
 
 /// Sets one query parameter; returns the field chain it set (`None` when an
-/// unknown parameter is ignored).
+/// unknown parameter is ignored, or for a system parameter such as `$alt`,
+/// which [`super::system_params`] reads).
 fn set_query_param(
     route: &Route,
     message: &mut DynamicMessage,
@@ -245,7 +247,11 @@ fn set_query_param(
     text: &str,
     options: &JsonOptions,
 ) -> Result<Option<Vec<FieldDescriptor>>, TranscodeError> {
-    let Some(chain) = resolve_param(&route.rpc.input(), key) else {
+    let input = route.rpc.input();
+    if system::is_system(&input, key) {
+        return Ok(None);
+    }
+    let Some(chain) = resolve_param(&input, key) else {
         return if options.deny_unknown_fields {
             Err(TranscodeError::UnknownParameter(key.to_owned()))
         } else {
@@ -301,3 +307,7 @@ fn resolve_param(input: &MessageDescriptor, key: &str) -> Option<Vec<FieldDescri
     }
     Some(chain)
 }
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod query_tests;

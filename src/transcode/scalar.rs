@@ -1,9 +1,10 @@
 //! Text ↔ field values for path variables, query parameters and `Location`:
-//! numbers, bools, strings, bytes (base64), enums by name or number, and
-//! well-known types in their JSON string forms.
+//! numbers, bools, strings, bytes (base64), enums by name or number (any
+//! number for an open proto3 enum; a declared one for a closed proto2 enum),
+//! and well-known types in their JSON string forms.
 
 use base64::Engine as _;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, Value};
+use prost_reflect::{DynamicMessage, EnumDescriptor, FieldDescriptor, Kind, Syntax, Value};
 
 use super::{json, JsonOptions, TranscodeError};
 
@@ -54,7 +55,7 @@ pub(super) fn parse(
             None => Value::EnumNumber(
                 text.parse()
                     .ok()
-                    .filter(|n| e.get_value(*n).is_some())
+                    .filter(|n| is_open(&e) || e.get_value(*n).is_some())
                     .ok_or_else(|| bad(&format!("not a value of {}", e.full_name())))?,
             ),
         },
@@ -76,6 +77,13 @@ pub(super) fn parse(
         }
     };
     Ok(value)
+}
+
+/// Whether `e` is open: any number is a value of it, kept as sent (proto3),
+/// as the JSON body already reads it. prost-reflect does not say; the enum's
+/// file syntax does (proto2 enums are closed: only their declared numbers).
+fn is_open(e: &EnumDescriptor) -> bool {
+    e.parent_file().syntax() == Syntax::Proto3
 }
 
 fn parse_float(text: &str) -> Option<f64> {

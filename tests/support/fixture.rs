@@ -55,6 +55,8 @@ struct Seen {
     flaky: Mutex<HashMap<String, i32>>,
     /// The `idempotency-key` metadata of the last CreateWidget or Flaky call.
     idempotency_key: Mutex<Option<String>>,
+    /// The request of the last Echo call, as the service decoded it.
+    last_echo: Mutex<Option<Thing>>,
     widgets: AtomicUsize,
     cancelled: watch::Sender<usize>,
 }
@@ -65,6 +67,7 @@ impl Seen {
             calls: Mutex::new(HashMap::new()),
             flaky: Mutex::new(HashMap::new()),
             idempotency_key: Mutex::new(None),
+            last_echo: Mutex::new(None),
             widgets: AtomicUsize::new(0),
             cancelled: watch::Sender::new(0),
         }
@@ -110,6 +113,15 @@ impl FixtureHandle {
     pub(crate) fn last_idempotency_key(&self) -> Option<String> {
         self.seen
             .idempotency_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The request of the last Echo call, as the service decoded it.
+    pub(crate) fn last_echo(&self) -> Option<Thing> {
+        self.seen
+            .last_echo
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -280,7 +292,13 @@ struct FixtureImpl {
 impl Fixture for FixtureImpl {
     async fn echo(&self, request: Request<Thing>) -> Result<Response<Thing>, Status> {
         self.seen.called("Echo");
-        Ok(Response::new(request.into_inner()))
+        let thing = request.into_inner();
+        *self
+            .seen
+            .last_echo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(thing.clone());
+        Ok(Response::new(thing))
     }
 
     async fn fail(&self, request: Request<FailRequest>) -> Result<Response<Thing>, Status> {

@@ -1,5 +1,6 @@
 //! Streaming RPCs over HTTP: server-streaming and bidirectional replies
-//! written as NDJSON (or Server-Sent Events on `Accept: text/event-stream`),
+//! written as NDJSON (or Server-Sent Events on `Accept: text/event-stream`
+//! or `$alt=sse`), in the JSON options the request's `$alt` asks for,
 //! one message flushed per line or event as it arrives; client-streaming
 //! and bidirectional requests read from an NDJSON body, one message sent
 //! upstream per line as soon as the line is complete.
@@ -30,7 +31,7 @@ use super::answer::Answer;
 use super::handler::code_name;
 use super::{Gateway, ServeError, Shared};
 use crate::compile::Route;
-use crate::transcode;
+use crate::transcode::{self, Alt, JsonOptions, SystemParams};
 use crate::upstream::{self, ReplyStream, UpstreamError};
 
 /// What the handler answers: a whole answer, or a streamed one.
@@ -86,7 +87,8 @@ enum Format {
 }
 
 impl Format {
-    /// SSE when the client accepts `text/event-stream`; else NDJSON.
+    /// SSE when the client accepts `text/event-stream` (or asked
+    /// `$alt=sse`, see [`start`]); else NDJSON.
     fn of(headers: &HeaderMap) -> Format {
         let sse = headers
             .get_all(header::ACCEPT)
@@ -157,6 +159,8 @@ pub(super) struct StreamRequest<'a> {
     pub(super) parts: &'a Parts,
     /// The request's `X-Request-Id`.
     pub(super) request_id: &'a HeaderValue,
+    /// What its system parameters (`$alt`) ask of the replies.
+    pub(super) system: SystemParams,
 }
 
 /// A server-streaming call with one request `message`.
@@ -239,6 +243,7 @@ where
     let (target, path) = gateway.target(request.index);
     let mut stream = Replies {
         shared: Arc::clone(&shared),
+        json: request.system.reply_options(&shared.options.json),
         index: request.index,
         reply: None,
         failure,
@@ -278,7 +283,10 @@ where
     if !route.rpc.is_server_streaming() {
         return stream.whole(first, headers).await.map(Answered::Whole);
     }
-    let format = Format::of(&request.parts.headers);
+    let format = match request.system.alt {
+        Alt::Sse => Format::Sse,
+        Alt::Json | Alt::Media => Format::of(&request.parts.headers),
+    };
     headers.insert(header::CONTENT_TYPE, format.content_type());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     let first = first.map(|message| stream.line(format, &message));
@@ -307,6 +315,8 @@ async fn failed(failure: &mut Option<oneshot::Receiver<ServeError>>) -> ServeErr
 /// The reply side of a call being answered.
 struct Replies {
     shared: Arc<Shared>,
+    /// How reply messages are written (error details keep the gateway's).
+    json: JsonOptions,
     index: usize,
     reply: Option<ReplyStream>,
     /// The request side's failure, when it reads a body.
@@ -389,7 +399,7 @@ impl Replies {
     /// One reply message as a line or event; a message that cannot be
     /// written ends the call with an error line.
     fn line(&mut self, format: Format, message: &DynamicMessage) -> Bytes {
-        match transcode::reply_body(self.route(), message, &self.shared.options.json) {
+        match transcode::reply_body(self.route(), message, &self.json) {
             Ok(json) => format.message(&json),
             Err(e) => {
                 self.reply = None;
@@ -438,7 +448,7 @@ impl Replies {
                 Err(status) => return Err(self.upstream_error(UpstreamError::Status(status))),
             }
         }
-        let body = transcode::reply_body(self.route(), &message, &self.shared.options.json)?;
+        let body = transcode::reply_body(self.route(), &message, &self.json)?;
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
