@@ -546,7 +546,8 @@ fn plural(n: usize, noun: &str) -> String {
 }
 
 fn print_routes(compiled: &Compiled, format: Format) -> std::io::Result<()> {
-    let routes = compiled.table.routes();
+    // Every binding, the shadowed ones too: they are what the protos say.
+    let routes = compiled.table.bindings();
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
@@ -559,15 +560,23 @@ fn print_routes(compiled: &Compiled, format: Format) -> std::io::Result<()> {
 }
 
 /// The aligned route table `routes` and the demo print.
-fn print_table(out: &mut impl Write, routes: &[crate::compile::Route]) -> std::io::Result<()> {
+/// A shadowed binding's RPC cell says which RPC is served instead.
+fn print_table<'r>(
+    out: &mut impl Write,
+    routes: impl IntoIterator<Item = &'r crate::compile::Route>,
+) -> std::io::Result<()> {
     let rows: Vec<[String; 5]> = routes
-        .iter()
+        .into_iter()
         .map(|r| {
+            let rpc = match &r.shadowed_by {
+                Some(winner) => format!("{} (shadowed by {winner})", r.rpc_name()),
+                None => r.rpc_name(),
+            };
             [
                 r.method.to_string(),
                 r.template.as_str().to_owned(),
                 r.kind.to_string(),
-                r.rpc_name(),
+                rpc,
                 r.body.selector().unwrap_or_else(|| "-".to_owned()),
             ]
         })

@@ -126,6 +126,18 @@ fn two_routes_on_the_same_method_and_path() {
 }
 
 #[test]
+fn a_google_api_http_binding_does_not_shadow_a_restgate_one() {
+    // Only google.api.http bindings of one template resolve to the last
+    // declared (a warning); with (restgate.rest) on either side it is an error.
+    assert_one_error(
+        "conflict_with_http",
+        12,
+        37,
+        "fixtures.v1.Things.FetchThing: GET /v1/things/* is bound twice: by fixtures.v1.Things/GetThing and by fixtures.v1.Things/FetchThing",
+    );
+}
+
+#[test]
 fn both_annotations_on_one_method() {
     assert_one_error(
         "both_annotations",

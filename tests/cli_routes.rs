@@ -289,3 +289,46 @@ fn google_api_http_protos_work_unchanged() {
     assert_eq!(create["location"], "/v1/{name=shelves/*/books/*}");
     assert_eq!(routes.len(), 10, "NotRouted has no binding");
 }
+
+#[test]
+fn a_shadowed_google_api_http_binding_is_listed_and_marked() {
+    let args = ["--proto", "tests/fixtures/valid/shadowed.proto"];
+    let (code, stdout, stderr) = restgate(&[&["routes", "--format", "json"][..], &args].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr.matches(": warning: ").count(), 2, "{stderr}");
+    let routes: Vec<Value> = serde_json::from_str(&stdout).expect("JSON");
+    let listed: Vec<(&str, &str, &Value)> = routes
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap(),
+                r["rpc"].as_str().unwrap(),
+                &r["shadowed_by"],
+            )
+        })
+        .collect();
+    let fetch = "fixtures.v1.Things/FetchThing";
+    assert_eq!(
+        listed,
+        [
+            (
+                "/v1/things/{thing_id}",
+                "fixtures.v1.Things/GetThing",
+                &Value::from(fetch)
+            ),
+            ("/v1/things/{thing_id=*}", fetch, &Value::from(fetch)),
+            ("/v1/sizes/{sizes}", fetch, &Value::Null),
+            ("/v1/things/{thing_id}", fetch, &Value::Null),
+        ]
+    );
+    let (code, table, _) = restgate(&[&["routes"][..], &args].concat());
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 5, "{table}");
+    assert!(
+        lines[1]
+            .contains("fixtures.v1.Things/GetThing (shadowed by fixtures.v1.Things/FetchThing)"),
+        "{table}"
+    );
+    assert!(!lines[4].contains("shadowed"), "{table}");
+}

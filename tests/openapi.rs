@@ -5,12 +5,14 @@
 //! query parameters, proto3 JSON schemas. The validator runs under
 //! `python3`, or the interpreter `PYTHON` names.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use restgate::compile::{Descriptors, Input, RouteTable};
 use restgate::openapi::{document, OpenApiOptions};
 use serde_json::{json, Value};
+use support::openapi_validator::validate_openapi as validate;
 
 fn manifest(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -28,37 +30,6 @@ fn from_protos(file: &str, include: Option<&str>) -> Value {
     };
     let compiled = RouteTable::load(&input).unwrap_or_else(|e| panic!("{file} compiles: {e}"));
     document(&compiled.table, &OpenApiOptions::default())
-}
-
-/// Runs `python3 -m openapi_spec_validator` on the document; panics with its
-/// output when it rejects the document, or asks for it when it is missing.
-fn validate(name: &str, doc: &Value) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join(format!("{name}.json"));
-    let text = serde_json::to_string_pretty(doc).expect("the document serializes");
-    std::fs::write(&file, text).expect("write the document");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let probe = Command::new(&python)
-        .args(["-c", "import openapi_spec_validator"])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => {}
-        _ => panic!(
-            "openapi-spec-validator is not installed for {python}: run \
-             `pip install openapi-spec-validator` (CI installs it)"
-        ),
-    }
-    let out = Command::new(&python)
-        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
-        .arg(&file)
-        .output()
-        .expect("run openapi_spec_validator");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("OK"),
-        "{name}: the validator rejected the document:\n{stdout}\n{stderr}"
-    );
 }
 
 /// Follows a local `$ref` (`#/components/...`).

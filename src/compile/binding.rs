@@ -238,21 +238,39 @@ pub(crate) fn resolve(
     })
 }
 
-/// Binds a path variable: the field must be singular and scalar (a number,
-/// bool, string, bytes or enum), since a URL segment fills it.
+/// Which fields a path variable may fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathFields {
+    /// Singular scalars only: `(restgate.rest)`, whose variables name a
+    /// resource, and the reply fields a `Location` is built from.
+    Singular,
+    /// Singular scalars, and repeated scalars read from one segment as
+    /// comma-separated values, as grpc-gateway reads them: `google.api.http`.
+    OrRepeated,
+}
+
+/// Binds a path variable: the field must be scalar (a number, bool, string,
+/// bytes or enum), since a URL segment fills it, and singular unless
+/// `fields` allows a repeated one.
 pub(crate) fn path_variable(
     request: &MessageDescriptor,
     path: &FieldPath,
+    fields: PathFields,
 ) -> Result<BoundField, BindingError> {
     let bound = resolve(request, path, Role::PathVariable)?;
     let leaf = bound.leaf();
-    if leaf.is_list() || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
+    let list_ok = fields == PathFields::OrRepeated && leaf.is_list();
+    let need = match fields {
+        PathFields::Singular => "a path variable needs a singular scalar field",
+        PathFields::OrRepeated => "a path variable needs a scalar field (singular or repeated)",
+    };
+    if (leaf.is_list() && !list_ok) || leaf.is_map() || matches!(leaf.kind(), Kind::Message(_)) {
         return Err(BindingError::WrongKind {
             role: Role::PathVariable,
             path: path.clone(),
             field: leaf.full_name().to_owned(),
             kind: describe(leaf),
-            need: "a path variable needs a singular scalar field",
+            need,
         });
     }
     Ok(bound)
@@ -321,35 +339,54 @@ mod tests {
     fn path_variables_need_singular_scalars() {
         let req = message("examples.v1.ReplaceUserRequest");
         assert_eq!(
-            path_variable(&req, &path("user_id")).unwrap().leaf().name(),
+            path_variable(&req, &path("user_id"), PathFields::Singular)
+                .unwrap()
+                .leaf()
+                .name(),
             "user_id"
         );
         assert_eq!(
-            path_variable(&req, &path("user.address.city"))
+            path_variable(&req, &path("user.address.city"), PathFields::Singular)
                 .unwrap()
                 .fields
                 .len(),
             3
         );
-        let err = path_variable(&req, &path("user.tags"))
+        let err = path_variable(&req, &path("user.tags"), PathFields::Singular)
             .unwrap_err()
             .to_string();
         assert_eq!(err, "path variable {user.tags}: field examples.v1.User.tags is a repeated field (string); a path variable needs a singular scalar field");
-        let err = path_variable(&req, &path("user")).unwrap_err().to_string();
+        let err = path_variable(&req, &path("user"), PathFields::Singular)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is a message (examples.v1.User)"), "{err}");
-        let err = path_variable(&req, &path("usr_id"))
+        let err = path_variable(&req, &path("usr_id"), PathFields::Singular)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             "path variable {usr_id}: examples.v1.ReplaceUserRequest has no field \"usr_id\""
         );
-        let err = path_variable(&req, &path("user_id.x"))
+        let err = path_variable(&req, &path("user_id.x"), PathFields::Singular)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             "path variable {user_id.x}: user_id is a string, so it has no fields to select"
+        );
+    }
+
+    #[test]
+    fn google_api_http_path_variables_may_be_repeated_scalars() {
+        let req = message("examples.v1.ReplaceUserRequest");
+        let tags = path_variable(&req, &path("user.tags"), PathFields::OrRepeated).unwrap();
+        assert!(tags.leaf().is_list());
+        let err = path_variable(&req, &path("user"), PathFields::OrRepeated)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("is a message (examples.v1.User); a path variable needs a scalar field"),
+            "{err}"
         );
     }
 

@@ -66,6 +66,19 @@ pub enum RouteError {
         /// The RPC bound again.
         second: String,
     },
+    /// A google.api.http binding another one, declared later, shadows (a
+    /// warning: grpc-gateway serves the later one too).
+    #[error("{method} {shape} is bound again by {winner} at {at}, which is served instead: of google.api.http bindings of one method and template the one declared last wins, as in grpc-gateway, so this one is never served")]
+    Shadowed {
+        /// The HTTP method.
+        method: http::Method,
+        /// What both templates match, e.g. `/v1/users/*`.
+        shape: String,
+        /// The RPC served instead.
+        winner: String,
+        /// Where the winner is declared, `file:line:col`.
+        at: String,
+    },
     /// An explicit `item` template that does not parse.
     #[error("bad item template {template:?}: {source}")]
     BadItemTemplate {

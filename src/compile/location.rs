@@ -12,7 +12,7 @@
 
 use prost_reflect::MessageDescriptor;
 
-use super::binding::{self, BoundField};
+use super::binding::{self, BoundField, PathFields};
 use super::template::{FieldPath, PathTemplate, Segment};
 
 /// Where one variable of the item template gets its value.
@@ -87,8 +87,12 @@ pub(crate) fn item_uri(
                 .parts()
                 .get(1..)
                 .and_then(|rest| FieldPath::parse(&rest.join(".")));
-            binding::path_variable(reply, &var.field_path)
-                .or_else(|e| inner.map_or(Err(e), |p| binding::path_variable(reply, &p)))
+            binding::path_variable(reply, &var.field_path, PathFields::Singular)
+                .or_else(|e| {
+                    inner.map_or(Err(e), |p| {
+                        binding::path_variable(reply, &p, PathFields::Singular)
+                    })
+                })
                 .map(ItemValue::Reply)
                 .map_err(|_| LocationError::Underivable {
                     item: item.as_str().to_owned(),

@@ -168,6 +168,18 @@ impl Descriptors {
         path: &[i32],
         needle: Option<(&str, Option<usize>)>,
     ) -> Option<Position> {
+        self.position_nth(file, path, needle, 0)
+    }
+
+    /// As [`Descriptors::position`], at the `nth` (0-based) `"needle"` of the
+    /// element: one option's `additional_bindings` may repeat a template.
+    pub fn position_nth(
+        &self,
+        file: &FileDescriptor,
+        path: &[i32],
+        needle: Option<(&str, Option<usize>)>,
+        nth: usize,
+    ) -> Option<Position> {
         let info = file.file_descriptor_proto().source_code_info.as_ref()?;
         let span = &info.location.iter().find(|l| l.path == path)?.span;
         let (line, column) = (*span.first()?, *span.get(1)?);
@@ -185,7 +197,7 @@ impl Descriptors {
         ) else {
             return Some(start);
         };
-        let found = find_literal(text, (line, column), (end_line, end_column), needle);
+        let found = find_literal(text, (line, column), (end_line, end_column), needle, nth);
         Some(found.map_or(start, |at| Position {
             // Past the opening quote, then `inside` characters in.
             column: at.column + inside.and_then(|n| u32::try_from(n + 1).ok()).unwrap_or(0),
@@ -194,9 +206,17 @@ impl Descriptors {
     }
 }
 
-/// The position of `"needle"` between two 0-based (line, column) points of `text`.
-fn find_literal(text: &str, from: (i32, i32), to: (i32, i32), needle: &str) -> Option<Position> {
+/// The position of the `nth` (0-based) `"needle"` between two 0-based
+/// (line, column) points of `text`.
+fn find_literal(
+    text: &str,
+    from: (i32, i32),
+    to: (i32, i32),
+    needle: &str,
+    nth: usize,
+) -> Option<Position> {
     let quoted = format!("\"{needle}\"");
+    let mut skip = nth;
     let lines: Vec<&str> = text.lines().collect();
     for line_no in from.0..=to.0 {
         let line = *lines.get(usize::try_from(line_no).ok()?)?;
@@ -210,11 +230,16 @@ fn find_literal(text: &str, from: (i32, i32), to: (i32, i32), needle: &str) -> O
         } else {
             line.len()
         };
-        if let Some(found) = line.get(start..end).and_then(|s| s.find(&quoted)) {
-            return Some(Position {
-                line: u32::try_from(line_no).ok()? + 1,
-                column: u32::try_from(line[..start + found].chars().count()).ok()? + 1,
-            });
+        let mut at = start;
+        while let Some(found) = line.get(at..end).and_then(|s| s.find(&quoted)) {
+            if skip == 0 {
+                return Some(Position {
+                    line: u32::try_from(line_no).ok()? + 1,
+                    column: u32::try_from(line[..at + found].chars().count()).ok()? + 1,
+                });
+            }
+            skip -= 1;
+            at += found + quoted.len();
         }
     }
     None
@@ -406,7 +431,7 @@ mod tests {
     #[test]
     fn finds_string_literals_inside_a_span() {
         let text = "a\n  option x = { get: \"/v1/a\"\n body: \"b\" };\n";
-        let at = |needle| find_literal(text, (1, 2), (2, 12), needle);
+        let at = |needle| find_literal(text, (1, 2), (2, 12), needle, 0);
         assert_eq!(
             at("/v1/a"),
             Some(Position {
@@ -416,6 +441,13 @@ mod tests {
         );
         assert_eq!(at("b"), Some(Position { line: 3, column: 8 }));
         assert_eq!(at("zzz"), None);
+        let twice = "x { post: \"/a\" y { post: \"/a\" }\n z { post: \"/a\" } }\n";
+        let nth = |n| find_literal(twice, (0, 0), (1, 40), "/a", n);
+        let pos = |line, column| Some(Position { line, column });
+        assert_eq!(nth(0), pos(1, 11));
+        assert_eq!(nth(1), pos(1, 26));
+        assert_eq!(nth(2), pos(2, 12));
+        assert_eq!(nth(3), None);
     }
 
     #[test]

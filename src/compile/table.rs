@@ -6,13 +6,17 @@
 //! collection, missing or wrong fields, conflicts, both annotations on one
 //! method) and derives each create's `Location`. It reports every finding of
 //! the run at once, each at its annotation's `file:line:col`.
+//!
+//! A google.api.http method and template bound again is not a conflict but
+//! a warning: the binding declared last is served, as grpc-gateway serves
+//! it, and the others are kept apart as shadowed, listed but never matched.
 
 use std::collections::HashMap;
 
 use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde::Serialize;
 
-use super::binding::{self, Body, BoundField, Role};
+use super::binding::{self, Body, BoundField, PathFields, Role};
 use super::diagnostic::{Diagnostic, Diagnostics, Position};
 use super::error::{CompileError, RouteError};
 use super::location::{self, ItemUri, LocationError};
@@ -42,6 +46,13 @@ pub struct Route {
     pub response_body: Option<BoundField>,
     /// For create: how `Location` is built; `None` when it cannot be.
     pub location: Option<ItemUri>,
+    /// Set when this binding is never served: a google.api.http binding of
+    /// the same HTTP method and template declared after it wins, as in
+    /// grpc-gateway. The winner's RPC, `package.Service/Method`. Such a
+    /// route is in [`RouteTable::bindings`], never in [`RouteTable::routes`].
+    pub shadowed_by: Option<String>,
+    /// Its place among every binding declared, served or shadowed.
+    declared: usize,
 }
 
 /// The message whose fields carry a raw HTTP body of any content type
@@ -120,6 +131,7 @@ impl Route {
                 .as_ref()
                 .map(|l| l.template.as_str().to_owned()),
             source: self.source,
+            shadowed_by: self.shadowed_by.clone(),
         }
     }
 }
@@ -149,12 +161,20 @@ pub struct RouteSummary {
     pub location: Option<String>,
     /// `restgate.rest` or `google.api.http`.
     pub source: RuleSource,
+    /// For a binding never served (another google.api.http binding of the
+    /// same method and template, declared later, wins): that binding's RPC.
+    /// Null for every served route.
+    pub shadowed_by: Option<String>,
 }
 
 /// Every route of the loaded services, in declaration order.
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
+    /// The served routes; the matcher's indices point here.
     routes: Vec<Route>,
+    /// The bindings another one of the same method and template shadows;
+    /// listed, never served.
+    shadowed: Vec<Route>,
     matcher: Matcher,
 }
 
@@ -173,23 +193,39 @@ impl RouteTable {
         &self.routes
     }
 
+    /// Every binding the protos declare, in declaration order: the served
+    /// [`RouteTable::routes`] and the shadowed ones (their
+    /// [`Route::shadowed_by`] set), as `restgate routes` lists them.
+    pub fn bindings(&self) -> Vec<&Route> {
+        let mut all: Vec<&Route> = self.routes.iter().chain(&self.shadowed).collect();
+        all.sort_by_key(|r| r.declared);
+        all
+    }
+
     /// Only the routes of the named services (full names), e.g. for a
     /// build step that exposes some services of a proto set over REST.
     pub fn retain_services(self, services: &[String]) -> RouteTable {
-        let routes: Vec<Route> = self
-            .routes
-            .into_iter()
-            .filter(|r| {
-                services
-                    .iter()
-                    .any(|s| s == r.rpc.parent_service().full_name())
-            })
-            .collect();
+        let keep = |r: &Route| {
+            services
+                .iter()
+                .any(|s| s == r.rpc.parent_service().full_name())
+        };
+        let routes: Vec<Route> = self.routes.into_iter().filter(keep).collect();
+        let shadowed = self.shadowed.into_iter().filter(keep).collect();
+        RouteTable::new(routes, shadowed)
+    }
+
+    /// The table of `routes` (served) and `shadowed`, with its matcher.
+    fn new(routes: Vec<Route>, shadowed: Vec<Route>) -> RouteTable {
         let mut matcher = Matcher::default();
         for (i, route) in routes.iter().enumerate() {
             matcher.insert(&route.method, &route.template, i);
         }
-        RouteTable { routes, matcher }
+        RouteTable {
+            routes,
+            shadowed,
+            matcher,
+        }
     }
 
     /// The route for `method` and `path` (still percent-encoded, no query),
@@ -210,7 +246,10 @@ impl RouteTable {
     /// built-in files excepted), reporting every finding at once.
     pub fn compile(descriptors: &Descriptors) -> Result<Compiled, CompileError> {
         let mut found = Vec::new();
+        // Every binding declared, and where: shadowed ones are set apart
+        // once all are known, since the last one declared wins.
         let mut routes: Vec<Route> = Vec::new();
+        let mut places: Vec<Place> = Vec::new();
         let mut claimed: HashMap<(http::Method, TemplateShape), usize> = HashMap::new();
 
         for file in descriptors.pool().files() {
@@ -231,8 +270,8 @@ impl RouteTable {
                             continue;
                         }
                     };
-                    for rule in &rules {
-                        let route = match build(&rpc, rule) {
+                    for (i, rule) in rules.iter().enumerate() {
+                        let route = match build(&rpc, rule, routes.len()) {
                             Ok(route) => route,
                             Err(e) => {
                                 found.push(at.error(Some(rule), needle(rule, &e), e));
@@ -240,7 +279,10 @@ impl RouteTable {
                             }
                         };
                         let key = (route.method.clone(), route.template.shape());
-                        if let Some(&first) = claimed.get(&key) {
+                        let strict = |r: &Route| r.source == RuleSource::Rest;
+                        let first = claimed.get(&key).copied();
+                        if let Some(first) = first.filter(|&f| strict(&routes[f]) || strict(&route))
+                        {
                             let e = RouteError::Conflict {
                                 method: key.0,
                                 shape: key.1.to_string(),
@@ -250,28 +292,90 @@ impl RouteTable {
                             found.push(at.error(Some(rule), &rule.template, e));
                             continue;
                         }
+                        // google.api.http: the last binding declared wins.
                         claimed.insert(key, routes.len());
+                        let nth = rules[..i]
+                            .iter()
+                            .filter(|r| r.source == rule.source && r.template == rule.template)
+                            .count();
+                        places.push(at.place(rule, nth));
                         routes.push(route);
                         at.derive_location(rule, &mut routes, &mut found);
                     }
                 }
             }
         }
+        let (mut routes, shadowed) = set_apart_shadowed(routes, &places, &claimed, &mut found);
         link_locations(descriptors, &mut routes, &mut found);
 
         let all = Diagnostics::new(found);
         if all.has_errors() {
             return Err(CompileError::Invalid(all));
         }
-        let mut matcher = Matcher::default();
-        for (i, route) in routes.iter().enumerate() {
-            matcher.insert(&route.method, &route.template, i);
-        }
         Ok(Compiled {
-            table: RouteTable { routes, matcher },
+            table: RouteTable::new(routes, shadowed),
             warnings: all,
         })
     }
+}
+
+/// Where a binding is declared, for findings that name another binding.
+#[derive(Debug, Clone)]
+struct Place {
+    /// The file as the user knows it.
+    file: String,
+    position: Option<Position>,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.position {
+            Some(Position { line, column }) => write!(f, "{}:{line}:{column}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// Splits the declared `routes` into served and shadowed: of the
+/// google.api.http bindings claiming one method and template, the one
+/// declared last is served (grpc-gateway's mux tries the handler registered
+/// last first, and registers bindings in declaration order); each other one
+/// gets a warning naming both places.
+fn set_apart_shadowed(
+    routes: Vec<Route>,
+    places: &[Place],
+    claimed: &HashMap<(http::Method, TemplateShape), usize>,
+    found: &mut Vec<Diagnostic>,
+) -> (Vec<Route>, Vec<Route>) {
+    let winners: Vec<usize> = routes
+        .iter()
+        .map(|r| claimed[&(r.method.clone(), r.template.shape())])
+        .collect();
+    let names: Vec<String> = routes.iter().map(Route::rpc_name).collect();
+    let (mut served, mut shadowed) = (Vec::new(), Vec::new());
+    for (i, mut route) in routes.into_iter().enumerate() {
+        let winner = winners[i];
+        if winner == i {
+            served.push(route);
+            continue;
+        }
+        let e = RouteError::Shadowed {
+            method: route.method.clone(),
+            shape: route.template.shape().to_string(),
+            winner: names[winner].clone(),
+            at: places[winner].to_string(),
+        };
+        let message = format!("{}: {e}", route.rpc.full_name());
+        let place = &places[i];
+        found.push(Diagnostic::warning(
+            place.file.clone(),
+            place.position,
+            message,
+        ));
+        route.shadowed_by = Some(names[winner].clone());
+        shadowed.push(route);
+    }
+    (served, shadowed)
 }
 
 /// Which text of the rule a finding should point at.
@@ -289,8 +393,8 @@ fn needle<'r>(rule: &'r RestRule, error: &RouteError) -> &'r str {
     }
 }
 
-/// Parses, classifies and binds one rule.
-fn build(rpc: &MethodDescriptor, rule: &RestRule) -> Result<Route, RouteError> {
+/// Parses, classifies and binds one rule, the `declared`-th binding (0-based).
+fn build(rpc: &MethodDescriptor, rule: &RestRule, declared: usize) -> Result<Route, RouteError> {
     let template =
         PathTemplate::parse(&rule.template).map_err(|source| RouteError::BadTemplate {
             template: rule.template.clone(),
@@ -322,10 +426,17 @@ fn build(rpc: &MethodDescriptor, rule: &RestRule) -> Result<Route, RouteError> {
         }
     }
     let input = rpc.input();
+    // A `(restgate.rest)` variable names a resource: one value. grpc-gateway
+    // reads a repeated field's segment as comma-separated values.
+    let fields = if strict {
+        PathFields::Singular
+    } else {
+        PathFields::OrRepeated
+    };
     let path_fields = template
         .variables()
         .iter()
-        .map(|v| binding::path_variable(&input, &v.field_path))
+        .map(|v| binding::path_variable(&input, &v.field_path, fields))
         .collect::<Result<Vec<_>, _>>()?;
     let needs_body = matches!(
         kind,
@@ -361,6 +472,8 @@ fn build(rpc: &MethodDescriptor, rule: &RestRule) -> Result<Route, RouteError> {
         body,
         response_body,
         location: None,
+        shadowed_by: None,
+        declared,
     })
 }
 
@@ -393,6 +506,20 @@ impl Locator<'_> {
         tries
             .iter()
             .find_map(|p| self.descriptors.position(self.file, p, needle))
+    }
+
+    /// Where `rule`, the `nth` of its RPC with that template text, is declared.
+    fn place(&self, rule: &RestRule, nth: usize) -> Place {
+        let method_path = self.rpc.path();
+        let option = [method_path, &[4, rule.source.extension()]].concat();
+        let position = self
+            .descriptors
+            .position_nth(self.file, &option, Some((&rule.template, None)), nth)
+            .or_else(|| self.position(Some(rule.source), &rule.template, None));
+        Place {
+            file: self.descriptors.display_name(self.file),
+            position,
+        }
     }
 
     fn finding(
@@ -519,6 +646,62 @@ fn link_locations(descriptors: &Descriptors, routes: &mut [Route], found: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_google_api_http_template_bound_again_serves_the_last_binding() {
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/valid/shadowed.proto"
+        );
+        let input = source::Input::Protos {
+            files: vec![file.into()],
+            includes: Vec::new(),
+        };
+        let compiled = RouteTable::load(&input).unwrap();
+        let warnings: Vec<String> = compiled.warnings.iter().map(|w| w.to_string()).collect();
+        let shadowed = |at: &str, rpc: &str| {
+            format!(
+                "{file}:{at}: warning: fixtures.v1.Things.{rpc}: GET /v1/things/* is bound again \
+                 by fixtures.v1.Things/FetchThing at {file}:13:34, which is served instead: of \
+                 google.api.http bindings of one method and template the one declared last \
+                 wins, as in grpc-gateway, so this one is never served"
+            )
+        };
+        assert_eq!(
+            warnings,
+            [
+                shadowed("7:39", "GetThing"),
+                shadowed("11:12", "FetchThing")
+            ]
+        );
+        let table = &compiled.table;
+        let listed: Vec<(&str, Option<&str>)> = table
+            .bindings()
+            .iter()
+            .map(|r| (r.template.as_str(), r.shadowed_by.as_deref()))
+            .collect();
+        let winner = Some("fixtures.v1.Things/FetchThing");
+        assert_eq!(
+            listed,
+            [
+                ("/v1/things/{thing_id}", winner),
+                ("/v1/things/{thing_id=*}", winner),
+                ("/v1/sizes/{sizes}", None),
+                ("/v1/things/{thing_id}", None),
+            ]
+        );
+        assert_eq!(table.routes().len(), 2);
+        let Lookup::Found { route, .. } = table.lookup(&http::Method::GET, "/v1/things/t1") else {
+            panic!("GET /v1/things/t1 is served");
+        };
+        assert_eq!(
+            table.routes()[route].rpc_name(),
+            "fixtures.v1.Things/FetchThing"
+        );
+        assert!(table.routes()[route].shadowed_by.is_none());
+        // A repeated scalar is a google.api.http path variable.
+        assert!(table.routes()[0].path_fields[0].leaf().is_list());
+    }
 
     #[test]
     fn bundled_example_compiles_without_findings() {

@@ -90,8 +90,12 @@ fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
 /// per line) for client streaming; NDJSON or Server-Sent Events replies for
 /// server streaming, one message per line or event.
 fn streaming(route: &Route, operation: &mut Value) {
-    if route.rpc.is_client_streaming() {
-        let body = &mut operation["requestBody"];
+    // `get_mut`, not indexing, which would add a null `requestBody` to a
+    // route without a body.
+    if let Some(body) = operation
+        .get_mut("requestBody")
+        .filter(|_| route.rpc.is_client_streaming())
+    {
         if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) {
             if let Some(item) = content.remove("application/json") {
                 content.insert("application/x-ndjson".to_owned(), item);

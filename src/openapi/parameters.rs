@@ -16,6 +16,8 @@ use crate::compile::{Body, Route, RouteKind};
 const MAX_QUERY_DEPTH: usize = 3;
 
 /// One `in: path` parameter per `{...}` of `rendered`, typed by its field.
+/// A repeated field (google.api.http) is an array in one segment, its
+/// values comma-separated: OpenAPI's `style: simple`, `explode: false`.
 pub(super) fn path(route: &Route, rendered: &OpenApiPath, schemas: &mut Schemas) -> Vec<Value> {
     rendered
         .params
@@ -23,9 +25,10 @@ pub(super) fn path(route: &Route, rendered: &OpenApiPath, schemas: &mut Schemas)
         .map(|param| {
             let field = param.variable.and_then(|v| route.path_fields.get(v));
             let mut lines = Vec::new();
+            let repeated = param.pattern.is_none() && field.is_some_and(|b| b.leaf().is_list());
             let mut schema = match (field, &param.pattern) {
                 (_, Some(pattern)) => json!({ "type": "string", "pattern": pattern }),
-                (Some(bound), None) => schemas.singular(bound.leaf(), Form::Text),
+                (Some(bound), None) => schemas.field(bound.leaf(), Form::Text),
                 (None, None) => json!({ "type": "string" }),
             };
             match field {
@@ -38,6 +41,13 @@ pub(super) fn path(route: &Route, rendered: &OpenApiPath, schemas: &mut Schemas)
                 }
                 None => lines.push("Matched by the route; not sent to the service.".to_owned()),
             }
+            if repeated {
+                lines.push(
+                    "Repeated: several values are comma-separated in this one segment, e.g. \
+                     `a,b`."
+                        .to_owned(),
+                );
+            }
             if let Some(expansion) = &param.expansion {
                 lines.push(format!(
                     "The value spans several path segments (`{expansion}`), e.g. `{}`, and is \
@@ -49,13 +59,18 @@ pub(super) fn path(route: &Route, rendered: &OpenApiPath, schemas: &mut Schemas)
             if let Some(schema) = schema.as_object_mut() {
                 schema.remove("description");
             }
-            json!({
+            let mut doc = json!({
                 "name": param.name,
                 "in": "path",
                 "required": true,
                 "description": lines.join("\n\n"),
                 "schema": schema,
-            })
+            });
+            if repeated {
+                doc["style"] = json!("simple");
+                doc["explode"] = json!(false);
+            }
+            doc
         })
         .collect()
 }

@@ -4,9 +4,10 @@
 //!
 //! Order: the body first, then the replace/update id check (the URI is
 //! authoritative: a different id in the body is a 400 before any call), then
-//! the path values, then the query string into every remaining field, then
-//! the PATCH update mask when the client sent none. Google's system
-//! parameters (`$alt`, `key`…) in the query fill no field (see `system`).
+//! the path values (a repeated field's as comma-separated values), then the
+//! query string into every remaining field, then the PATCH update mask when
+//! the client sent none. Google's system parameters (`$alt`, `key`…) in the
+//! query fill no field (see `system`).
 
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
@@ -86,8 +87,7 @@ pub fn build_request(
     }
 
     for (bound, capture) in route.path_fields.iter().zip(parts.captures) {
-        let value = scalar::parse(bound.leaf(), &bound.path.to_string(), capture)?;
-        *field_mut(&mut message, &bound.fields) = value;
+        *field_mut(&mut message, &bound.fields) = path_value(bound, capture)?;
     }
 
     let mut mask_sent = mask_field.as_ref().is_some_and(|f| message.has_field(f));
@@ -110,6 +110,24 @@ pub fn build_request(
         message.set_field(&mask, Value::Message(value));
     }
     Ok(message)
+}
+
+/// The value a path variable's decoded `capture` gives its field. A
+/// repeated field (google.api.http allows one) reads the segment as
+/// comma-separated values, as grpc-gateway does: `1.5,2.5` is two floats;
+/// each element parses like a query value, and a bad one is a 400 naming
+/// the field.
+fn path_value(bound: &BoundField, capture: &str) -> Result<Value, TranscodeError> {
+    let leaf = bound.leaf();
+    let name = bound.path.to_string();
+    if !leaf.is_list() {
+        return scalar::parse(leaf, &name, capture);
+    }
+    let items = capture
+        .split(',')
+        .map(|element| scalar::parse(leaf, &name, element))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::List(items))
 }
 
 /// A `google.api.HttpBody` (of type `descriptor`) holding the raw body and

@@ -5,8 +5,10 @@
 //! Every test binary uses only part of it, hence the `allow`s.
 #![allow(dead_code, unused_imports)]
 
+pub(crate) mod echo_backend;
 pub(crate) mod fixture;
 pub(crate) mod gateway;
+pub(crate) mod openapi_validator;
 pub(crate) mod redis;
 pub(crate) mod restartable;
 pub(crate) mod streams;
