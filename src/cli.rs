@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use std::sync::Arc;
 
-use crate::compile::{Compiled, Input, RouteTable};
+use crate::compile::{CompileOptions, Compiled, GoogleApiCreates, Input, RouteTable};
 use crate::config::{ConfigError, LogFormat, ServeConfig, Settings};
 use crate::serve::{runtime, ListenerTls, Shared};
 
@@ -46,6 +46,9 @@ pub enum Command {
         /// Or the upstreams whose server reflection serves them.
         #[command(flatten)]
         reflect: ReflectArgs,
+        /// How the table is compiled.
+        #[command(flatten)]
+        compile: CompileArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -58,6 +61,9 @@ pub enum Command {
         /// Or the upstreams whose server reflection serves them.
         #[command(flatten)]
         reflect: ReflectArgs,
+        /// How the table is compiled.
+        #[command(flatten)]
+        compile: CompileArgs,
         /// Write the document here instead of to stdout.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
@@ -77,6 +83,14 @@ pub enum Command {
         /// Or the upstreams whose server reflection serves them.
         #[command(flatten)]
         reflect: ReflectArgs,
+        /// How the table is compiled.
+        #[command(flatten)]
+        compile: CompileArgs,
+        /// Also say, per (google.api.http) post and per get on a template
+        /// ending in a literal, which operation it is and why (a create or a
+        /// plain POST; a list or a get of a singleton).
+        #[arg(long, short = 'v')]
+        verbose: bool,
     },
 }
 
@@ -179,6 +193,40 @@ pub struct ReflectArgs {
     pub upstream: Vec<String>,
 }
 
+/// The compile settings of `routes`, `openapi` and `check`, as `serve`
+/// takes them; `RESTGATE_GOOGLE_API_CREATES` overrides the flag there too.
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
+pub struct CompileArgs {
+    /// When a (google.api.http) post is a create (201 + Location): `auto`
+    /// when the route table derives the created item's URI, `never` for
+    /// none, as with grpc-gateway [default: auto].
+    #[arg(long, value_name = "WHEN")]
+    pub google_api_creates: Option<GoogleApiCreates>,
+}
+
+impl CompileArgs {
+    /// The options: the environment's over the flag's, over the default.
+    fn options(&self) -> Result<CompileOptions, crate::config::ConfigError> {
+        const VAR: &str = "RESTGATE_GOOGLE_API_CREATES";
+        let env = match std::env::var(VAR) {
+            Ok(value) => Settings::from_env([(VAR.to_owned(), value)])?,
+            Err(std::env::VarError::NotPresent) => Settings::default(),
+            Err(e) => {
+                return Err(ConfigError::Env {
+                    name: VAR.to_owned(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        Ok(CompileOptions {
+            google_api_creates: env
+                .google_api_creates
+                .or(self.google_api_creates)
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// A call's deadline for the commands that have no `--timeout`: the
 /// gateway's default.
 const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -220,15 +268,19 @@ pub fn run(command: Command) -> ExitCode {
         Command::Routes {
             input,
             reflect,
+            compile,
             format,
-        } => with_table(&input, &reflect, |compiled| print_routes(compiled, format)),
+        } => with_table(&input, &reflect, &compile, |compiled| {
+            print_routes(compiled, format)
+        }),
         Command::Openapi {
             input,
             reflect,
+            compile,
             output,
             title,
             api_version,
-        } => with_table(&input, &reflect, |compiled| {
+        } => with_table(&input, &reflect, &compile, |compiled| {
             let defaults = crate::openapi::OpenApiOptions::default();
             let options = crate::openapi::OpenApiOptions {
                 title: title.unwrap_or(defaults.title),
@@ -243,8 +295,19 @@ pub fn run(command: Command) -> ExitCode {
                 None => std::io::stdout().lock().write_all(&text),
             }
         }),
-        Command::Check { input, reflect } => with_table(&input, &reflect, |compiled| {
+        Command::Check {
+            input,
+            reflect,
+            compile,
+            verbose,
+        } => with_table(&input, &reflect, &compile, |compiled| {
             let routes = compiled.table.routes();
+            if verbose {
+                let mut out = std::io::stdout().lock();
+                for why in routes.iter().filter_map(|r| r.why()) {
+                    writeln!(out, "{why}")?;
+                }
+            }
             let services: std::collections::BTreeSet<_> = routes
                 .iter()
                 .map(|r| r.rpc.parent_service().full_name().to_owned())
@@ -263,13 +326,21 @@ pub fn run(command: Command) -> ExitCode {
 fn with_table(
     input: &InputArgs,
     reflect: &ReflectArgs,
+    compile: &CompileArgs,
     then: impl FnOnce(&Compiled) -> std::io::Result<()>,
 ) -> ExitCode {
+    let options = match compile.options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("restgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let input = match command_input(input, reflect) {
         Ok(input) => input,
         Err(code) => return code,
     };
-    match RouteTable::load(&input) {
+    match RouteTable::load_with(&input, &options) {
         Ok(compiled) => {
             for warning in compiled.warnings.iter() {
                 eprintln!("{warning}");
@@ -328,7 +399,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
     } else {
         config.input.clone()
     };
-    let compiled = match RouteTable::load(&input) {
+    let compiled = match RouteTable::load_with(&input, &config.compile) {
         Ok(c) => c,
         Err(err) => {
             eprintln!("{}", err.diagnostics());
@@ -509,7 +580,8 @@ fn reload(
         config.input.clone()
     };
     let upstreams = demo_upstreams.unwrap_or(config.upstreams.clone());
-    let compiled = RouteTable::load(&input).map_err(|e| e.diagnostics().to_string())?;
+    let compiled =
+        RouteTable::load_with(&input, &config.compile).map_err(|e| e.diagnostics().to_string())?;
     let before = current.get();
     let shared = Shared::new(compiled.table, &upstreams, config.options.clone())
         .map_err(|e| e.to_string())?

@@ -19,6 +19,7 @@ use http::{HeaderName, Uri};
 use serde::Deserialize;
 
 use crate::cli::InputArgs;
+use crate::compile::{CompileOptions, GoogleApiCreates};
 use crate::idempotency::StoreSpec;
 use crate::serve::{CorsOptions, ServeOptions, Upstreams};
 use crate::transcode::JsonOptions;
@@ -103,6 +104,13 @@ pub struct Settings {
     #[command(flatten)]
     #[serde(default)]
     pub input: InputArgs,
+    /// When a (google.api.http) post answers 201 Created + Location: `auto`
+    /// when the route table derives the created item's URI (a replace or
+    /// get route on the item under it), else 200; `never`: every one
+    /// answers 200, as with grpc-gateway. (restgate.rest) creates always
+    /// answer 201 [default: auto].
+    #[arg(long, value_name = "WHEN")]
+    pub google_api_creates: Option<GoogleApiCreates>,
     /// Where calls go: `URI` for every service, or `SERVICE=URI` (full
     /// service name, e.g. examples.v1.UserService=http://127.0.0.1:50051);
     /// repeatable. With no --proto or --descriptor-set, the services are
@@ -268,6 +276,8 @@ pub enum ConfigError {
 pub struct ServeConfig {
     /// Where the services come from.
     pub input: crate::compile::Input,
+    /// How the route table is compiled.
+    pub compile: CompileOptions,
     /// Where calls go.
     pub upstreams: Upstreams,
     /// Where to listen.
@@ -383,6 +393,7 @@ impl Settings {
                 includes: list(self.input.includes, over.input.includes),
                 descriptor_sets: list(self.input.descriptor_sets, over.input.descriptor_sets),
             },
+            google_api_creates: over.google_api_creates.or(self.google_api_creates),
             upstream: list(self.upstream, over.upstream),
             listen: over.listen.or(self.listen),
             workers: over.workers.or(self.workers),
@@ -457,6 +468,9 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ServeConfig {
             input: self.input.input(),
+            compile: CompileOptions {
+                google_api_creates: self.google_api_creates.unwrap_or_default(),
+            },
             upstreams: upstreams(&self.upstreams, &self.upstream)?,
             listen: self
                 .listen
@@ -733,6 +747,7 @@ mod tests {
             ("RESTGATE_PROTO", "a.proto"),
             ("RESTGATE_IDEMPOTENCY", "redis://127.0.0.1:6379"),
             ("RESTGATE_TLS_CERT", "/etc/restgate/cert.pem"),
+            ("RESTGATE_GOOGLE_API_CREATES", "never"),
             ("PATH", "/bin"),
         ])
         .unwrap();
@@ -743,6 +758,7 @@ mod tests {
         assert_eq!(s.upstream, ["a.B=http://x:1", "http://y:2"]);
         assert_eq!(s.input.protos, [PathBuf::from("a.proto")]);
         assert_eq!(s.tls_cert, Some(PathBuf::from("/etc/restgate/cert.pem")));
+        assert_eq!(s.google_api_creates, Some(GoogleApiCreates::Never));
         assert_eq!(
             s.idempotency,
             Some(StoreSpec::Redis("redis://127.0.0.1:6379".into()))
@@ -802,6 +818,7 @@ mod tests {
         assert_eq!(example.log_format, defaults.log_format);
         assert_eq!(example.watch, defaults.watch);
         assert_eq!(example.tls, defaults.tls);
+        assert_eq!(example.compile, defaults.compile);
     }
 
     #[test]
@@ -818,6 +835,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("idempotency"), "{e}");
+        let e = toml::from_str::<Settings>("google-api-creates = \"always\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("google-api-creates"), "{e}");
+        assert!(e.contains("expected `auto` or `never`"), "{e}");
         let e = Settings {
             retry_attempts: Some(0),
             ..Settings::default()

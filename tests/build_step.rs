@@ -1,6 +1,8 @@
 //! The build-script API fails a user's build on a bad annotation with the
 //! same `file:line:col: error:` message as `restgate check`: a real `cargo
-//! build` of a fixture crate whose build.rs calls `restgate::build`.
+//! build` of a fixture crate whose build.rs calls `restgate::build`. And the
+//! builder's `google_api_creates` reaches the route table and OpenAPI
+//! document it writes.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,12 +20,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn a_broken_annotation_fails_the_build_with_file_line_col() {
+/// `cargo build` of the fixture crate `tests/fixtures/<name>` (built in a
+/// temporary copy, against this restgate): its output and where it is.
+fn build_fixture(name: &str) -> (std::process::Output, tempfile::TempDir, std::path::PathBuf) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let crate_dir = dir.path().join("fixture");
-    copy_dir(&root.join("tests/fixtures/build_broken"), &crate_dir);
+    copy_dir(&root.join("tests/fixtures").join(name), &crate_dir);
     let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml.in"))
         .unwrap()
         .replace("@RESTGATE@", root.to_str().unwrap());
@@ -41,6 +44,12 @@ fn a_broken_annotation_fails_the_build_with_file_line_col() {
         )
         .output()
         .expect("run cargo");
+    (out, dir, crate_dir)
+}
+
+#[test]
+fn a_broken_annotation_fails_the_build_with_file_line_col() {
+    let (out, _dir, _) = build_fixture("build_broken");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the build must fail:\n{stderr}");
     assert!(
@@ -49,4 +58,39 @@ fn a_broken_annotation_fails_the_build_with_file_line_col() {
         ),
         "{stderr}"
     );
+}
+
+/// `google_api_creates(Never)` on the builder: the route table and the
+/// OpenAPI document it writes keep the google.api.http post at 200, the
+/// (restgate.rest) create at 201.
+#[test]
+fn the_builder_takes_google_api_creates() {
+    let (out, _dir, crate_dir) = build_fixture("build_creates");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the build must pass:\n{stderr}");
+    let read = |name: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(crate_dir.join("generated").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    };
+    let routes = read("restgate_routes.json");
+    let kind = |path: &str| {
+        routes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["method"] == "POST" && r["path"] == path)
+            .map(|r| r["kind"].clone())
+            .unwrap_or_else(|| panic!("POST {path} in {routes}"))
+    };
+    assert_eq!(kind("/v1/things"), "custom");
+    assert_eq!(kind("/v1/things/{thing_id}/labels"), "create");
+    let openapi = read("restgate_openapi.json");
+    let things = &openapi["paths"]["/v1/things"]["post"]["responses"];
+    assert!(
+        things["200"].is_object() && things.get("201").is_none(),
+        "{things}"
+    );
+    let labels = &openapi["paths"]["/v1/things/{thing_id}/labels"]["post"]["responses"];
+    assert!(labels["201"]["headers"]["Location"].is_object(), "{labels}");
 }

@@ -108,7 +108,8 @@ const REQUIRED: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "examples.v1.BlogService/ReplaceBlog",
         Some("blog"),
     ),
-    // google.api.http: a `post` on a collection is a create, `{name=...}` variables, a custom verb.
+    // google.api.http: a `post` on a collection with an item route is a
+    // create, `{name=...}` variables, a custom verb.
     (
         "POST",
         "/v1/{parent=blogs/*}/posts",
@@ -159,10 +160,11 @@ const REQUIRED: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "examples.v1.UserService/SetAvatar",
         Some("avatar"),
     ),
+    // A GET on a literal answering one HttpBody: a singleton, not a list.
     (
         "GET",
         "/v1/users/{user_id}/avatar",
-        "list",
+        "get",
         "examples.v1.UserService/GetAvatar",
         None,
     ),
@@ -274,7 +276,8 @@ fn google_api_http_protos_work_unchanged() {
     assert_eq!(kind("PUT", "/v1/{shelf.name=shelves/*}"), "replace");
     assert_eq!(kind("GET", "/v1/{name=shelves/*}"), "get");
     assert_eq!(kind("DELETE", "/v1/{name=shelves/*}"), "delete");
-    assert_eq!(kind("POST", "/v1/books"), "create");
+    // No route names an item under /v1/books: a plain POST.
+    assert_eq!(kind("POST", "/v1/books"), "custom");
     assert_eq!(kind("POST", "/v1/{name=shelves/*/books/*}:move"), "custom");
     assert_eq!(kind("HEAD", "/v1/{name=shelves/*}"), "custom");
     let title = routes

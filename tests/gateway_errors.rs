@@ -114,7 +114,8 @@ async fn json_content_type_with_charset_is_accepted() {
             .body(r#"{"id":"x"}"#),
     )
     .await;
-    // `post: "/v1/echo"` ends in a literal: a create, hence 201.
+    // `post: "/v1/echo"` has an item route (`get: "/v1/echo/{id}"`): a
+    // create, hence 201.
     assert_eq!(reply.assert_json(201), json!({"id": "x"}));
 }
 

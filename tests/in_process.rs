@@ -180,3 +180,52 @@ async fn streaming_methods_stream_in_process() {
     assert_eq!(error["error"]["code"], 5, "{error}");
     assert_eq!(error["error"]["message"], "user 9 not found");
 }
+
+/// In process, the table compiled with `google_api_creates: never` answers
+/// the google.api.http post on blogs' posts 200 without Location, as the
+/// gateway does; the (restgate.rest) create of a blog stays 201.
+#[tokio::test]
+async fn in_process_follows_google_api_creates() {
+    use restgate::compile::{CompileOptions, GoogleApiCreates};
+
+    let state = ExampleState::new();
+    let (users, accounts, blogs) = state.services();
+    let options = CompileOptions {
+        google_api_creates: GoogleApiCreates::Never,
+    };
+    let app = InProcess::with_compile_options(restgate::pb::DESCRIPTOR_SET, &options)
+        .expect("the bundled descriptor set compiles")
+        .service(users)
+        .service(accounts)
+        .service(blogs)
+        .router()
+        .expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let base = format!("http://{addr}");
+
+    let blog = http
+        .post(format!("{base}/v1/blogs"))
+        .json(&json!({"title": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blog.status(), 201);
+    assert_eq!(blog.headers()["location"], "/v1/blogs/1");
+    let post = http
+        .post(format!("{base}/v1/blogs/1/posts"))
+        .json(&json!({"title": "t"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 200);
+    assert!(post.headers().get("location").is_none());
+    let body: Value = post.json().await.unwrap();
+    assert_eq!(body["title"], "t");
+}

@@ -25,7 +25,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compile::{Descriptors, Diagnostics, Input, RouteTable};
+use crate::compile::{
+    CompileOptions, Descriptors, Diagnostics, GoogleApiCreates, Input, RouteTable,
+};
 use crate::openapi::{self, OpenApiOptions};
 
 /// Why the build step failed.
@@ -71,6 +73,7 @@ pub struct Builder {
     out_dir: Option<PathBuf>,
     services: Option<Vec<String>>,
     openapi: OpenApiOptions,
+    compile: CompileOptions,
     emit_rerun_if_changed: bool,
 }
 
@@ -81,6 +84,7 @@ pub fn configure() -> Builder {
         out_dir: None,
         services: None,
         openapi: OpenApiOptions::default(),
+        compile: CompileOptions::default(),
         emit_rerun_if_changed: true,
     }
 }
@@ -156,6 +160,17 @@ impl Builder {
         self
     }
 
+    /// When a `(google.api.http)` `post` is a create (201 + `Location`), as
+    /// `--google-api-creates` sets it for the gateway: [`GoogleApiCreates::Auto`]
+    /// (the default) when the route table derives the created item's URI,
+    /// [`GoogleApiCreates::Never`] for none, as with grpc-gateway. Serve the
+    /// same choice in process with
+    /// `restgate::serve::InProcess::with_compile_options`.
+    pub fn google_api_creates(mut self, creates: GoogleApiCreates) -> Self {
+        self.compile.google_api_creates = creates;
+        self
+    }
+
     /// Whether to print `cargo:rerun-if-changed` for every proto read (default: yes).
     pub fn emit_rerun_if_changed(mut self, enable: bool) -> Self {
         self.emit_rerun_if_changed = enable;
@@ -186,8 +201,8 @@ impl Builder {
                 println!("cargo:rerun-if-changed={}", path.display());
             }
         }
-        let compiled =
-            RouteTable::compile(&descriptors).map_err(|e| fail(e.diagnostics().clone()))?;
+        let compiled = RouteTable::compile_with(&descriptors, &self.compile)
+            .map_err(|e| fail(e.diagnostics().clone()))?;
         for warning in compiled.warnings.iter() {
             println!("cargo:warning={warning}");
         }

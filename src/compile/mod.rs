@@ -11,6 +11,7 @@
 //! code reads the table this room builds, never the annotations themselves.
 
 mod binding;
+mod classify;
 mod diagnostic;
 mod error;
 mod location;
@@ -21,9 +22,10 @@ mod table;
 mod template;
 
 pub use binding::{Body, BoundField};
+pub use classify::{CompileOptions, GoogleApiCreates, KindReason};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use error::{CompileError, RouteError};
-pub use location::{ItemUri, ItemValue};
+pub use location::{ItemUri, ItemValue, LocationError};
 pub use matcher::Lookup;
 pub use rule::{RestRule, RouteKind, RuleSource};
 pub use source::{Descriptors, Input};

@@ -4,9 +4,11 @@
 //! `(restgate.rest)` names the operation outright (create → POST on a
 //! collection, replace → PUT on an item, ...). `(google.api.http)` names an
 //! HTTP method; its bindings are classified by shape instead (a `post` on a
-//! template ending in a literal is a create, a `put` ending in a variable a
-//! replace, a `:verb` is custom, the rest by method) so existing protos keep
-//! working unchanged.
+//! template ending in a literal may be a create, a `put` ending in a
+//! variable is a replace, a `get` ending in a literal may be a list, a
+//! `:verb` is custom, the rest by method) so existing protos keep working
+//! unchanged. Where the shape leaves it open, `classify.rs` settles it from
+//! the reply and the item routes.
 
 use std::fmt;
 
@@ -26,19 +28,22 @@ pub(crate) const REST_EXTENSION: i32 = 50_842;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RouteKind {
-    /// POST on a collection; the service picks the URI (201 + Location).
+    /// POST on a collection; the service picks the URI (201 + Location). A
+    /// `(google.api.http)` `post` is one only when the table derives the
+    /// created item's URI.
     Create,
     /// PUT on an item; the client picks the URI; idempotent.
     Replace,
-    /// GET on an item.
+    /// GET on an item, or on a singleton (AIP-156).
     Get,
-    /// GET on a collection.
+    /// GET on a collection, answering a page of it (AIP-132).
     List,
     /// DELETE on an item.
     Delete,
     /// PATCH: a partial update.
     Update,
-    /// Anything else: custom verbs and methods.
+    /// Anything else: custom verbs and methods, and `(google.api.http)`
+    /// posts that create nothing (200).
     Custom,
 }
 
@@ -200,7 +205,11 @@ impl RestRule {
         }
     }
 
-    /// The operation this binding performs, given its parsed template.
+    /// The operation this binding's shape suggests, given its parsed
+    /// template: for `(restgate.rest)` the declared one, final; for
+    /// `(google.api.http)` a `post` on a literal is provisionally a create
+    /// and a `get` on a literal a list, until the reply and the item routes
+    /// are known.
     pub fn classify(&self, template: &PathTemplate) -> RouteKind {
         if let Some(kind) = self.declared {
             return kind;

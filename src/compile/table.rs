@@ -4,8 +4,10 @@
 //! [`RestRule`]s, parses the templates, binds the fields, classifies the
 //! operation, rejects what SPEC §2 forbids (create on an item, replace on a
 //! collection, missing or wrong fields, conflicts, both annotations on one
-//! method) and derives each create's `Location`. It reports every finding of
-//! the run at once, each at its annotation's `file:line:col`.
+//! method), derives each create's `Location` and settles what a
+//! `(google.api.http)` binding's shape leaves open (`classify.rs`: a `post`
+//! that names no item is a plain POST). It reports every finding of the run
+//! at once, each at its annotation's `file:line:col`.
 //!
 //! A google.api.http method and template bound again is not a conflict but
 //! a warning: the binding declared last is served, as grpc-gateway serves
@@ -17,6 +19,7 @@ use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, Me
 use serde::Serialize;
 
 use super::binding::{self, Body, BoundField, PathFields, Role};
+use super::classify::{self, CompileOptions, KindReason};
 use super::diagnostic::{Diagnostic, Diagnostics, Position};
 use super::error::{CompileError, RouteError};
 use super::location::{self, ItemUri, LocationError};
@@ -53,6 +56,9 @@ pub struct Route {
     pub shadowed_by: Option<String>,
     /// Its place among every binding declared, served or shadowed.
     declared: usize,
+    /// For a `(google.api.http)` `post`, or `get` on a template ending in a
+    /// literal: why it has its kind (see [`Route::why`]).
+    pub reason: Option<KindReason>,
 }
 
 /// The message whose fields carry a raw HTTP body of any content type
@@ -99,6 +105,20 @@ impl Route {
             None => is_http_body(&self.rpc.output()),
             Some(field) => holds_http_body(field.leaf()),
         }
+    }
+
+    /// Why this `(google.api.http)` binding has its kind, where its shape
+    /// alone does not say, as `restgate check --verbose` prints it:
+    /// `POST /v1/echo: no replace or get route on /v1/echo/* to name the
+    /// created item, so a plain POST answering 200`.
+    pub fn why(&self) -> Option<String> {
+        let reason = self.reason.as_ref()?;
+        Some(format!(
+            "{} {}: {reason}, so {}",
+            self.method,
+            self.template,
+            classify::outcome(&self.method, self.kind)
+        ))
     }
 
     /// The RPC as `package.Service/Method`.
@@ -237,14 +257,30 @@ impl RouteTable {
 
     /// Loads `input` and compiles it: the whole front half of every command.
     pub fn load(input: &source::Input) -> Result<Compiled, CompileError> {
+        RouteTable::load_with(input, &CompileOptions::default())
+    }
+
+    /// [`RouteTable::load`] with `options`.
+    pub fn load_with(
+        input: &source::Input,
+        options: &CompileOptions,
+    ) -> Result<Compiled, CompileError> {
         let descriptors =
             Descriptors::load(input).map_err(|d| CompileError::Load(Diagnostics::new(d)))?;
-        RouteTable::compile(&descriptors)
+        RouteTable::compile_with(&descriptors, options)
     }
 
     /// Compiles the REST bindings of every service in `descriptors` (the
     /// built-in files excepted), reporting every finding at once.
     pub fn compile(descriptors: &Descriptors) -> Result<Compiled, CompileError> {
+        RouteTable::compile_with(descriptors, &CompileOptions::default())
+    }
+
+    /// [`RouteTable::compile`] with `options`.
+    pub fn compile_with(
+        descriptors: &Descriptors,
+        options: &CompileOptions,
+    ) -> Result<Compiled, CompileError> {
         let mut found = Vec::new();
         // Every binding declared, and where: shadowed ones are set apart
         // once all are known, since the last one declared wins.
@@ -271,7 +307,7 @@ impl RouteTable {
                         }
                     };
                     for (i, rule) in rules.iter().enumerate() {
-                        let route = match build(&rpc, rule, routes.len()) {
+                        let route = match build(&rpc, rule, routes.len(), options) {
                             Ok(route) => route,
                             Err(e) => {
                                 found.push(at.error(Some(rule), needle(rule, &e), e));
@@ -394,7 +430,12 @@ fn needle<'r>(rule: &'r RestRule, error: &RouteError) -> &'r str {
 }
 
 /// Parses, classifies and binds one rule, the `declared`-th binding (0-based).
-fn build(rpc: &MethodDescriptor, rule: &RestRule, declared: usize) -> Result<Route, RouteError> {
+fn build(
+    rpc: &MethodDescriptor,
+    rule: &RestRule,
+    declared: usize,
+    options: &CompileOptions,
+) -> Result<Route, RouteError> {
     let template =
         PathTemplate::parse(&rule.template).map_err(|source| RouteError::BadTemplate {
             template: rule.template.clone(),
@@ -462,6 +503,8 @@ fn build(rpc: &MethodDescriptor, rule: &RestRule, declared: usize) -> Result<Rou
         Body::Field(f) => Some(f),
         Body::None | Body::Whole => None,
     };
+    let (kind, reason) =
+        classify::settle(rule, &template, kind, rpc, response_body.as_ref(), options);
     Ok(Route {
         method: rule.method.clone(),
         template,
@@ -474,6 +517,7 @@ fn build(rpc: &MethodDescriptor, rule: &RestRule, declared: usize) -> Result<Rou
         location: None,
         shadowed_by: None,
         declared,
+        reason,
     })
 }
 
@@ -582,7 +626,9 @@ impl Locator<'_> {
 }
 
 /// Derives `Location` for every create that has none yet from its item
-/// route. A `(restgate.rest)` create left without one gets a warning.
+/// route. A `(restgate.rest)` create left without one gets a warning; a
+/// `(google.api.http)` `post` left without one creates nothing: a plain POST
+/// answering 200.
 fn link_locations(descriptors: &Descriptors, routes: &mut [Route], found: &mut Vec<Diagnostic>) {
     for i in 0..routes.len() {
         let create = &routes[i];
@@ -609,14 +655,20 @@ fn link_locations(descriptors: &Descriptors, routes: &mut [Route], found: &mut V
         for item in candidates {
             match location::item_uri(&create.template, &item.template, &create.rpc.output()) {
                 Ok(uri) => {
-                    derived = Some(uri);
+                    derived = Some((uri, format!("{} {}", item.method, item.template)));
                     break;
                 }
                 Err(e) => reason = e,
             }
         }
         match derived {
-            Some(uri) => routes[i].location = Some(uri),
+            Some((uri, item)) => {
+                let create = &mut routes[i];
+                create.location = Some(uri);
+                if create.source == RuleSource::Http {
+                    create.reason = Some(KindReason::Creates { item });
+                }
+            }
             None if create.source == RuleSource::Rest => {
                 let file = create.rpc.parent_file();
                 let at = Locator {
@@ -638,7 +690,11 @@ fn link_locations(descriptors: &Descriptors, routes: &mut [Route], found: &mut V
                     message,
                 ));
             }
-            None => {}
+            None => {
+                let post = &mut routes[i];
+                post.kind = RouteKind::Custom;
+                post.reason = Some(KindReason::NoItem(reason));
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ use axum::response::Response;
 use tower::ServiceExt as _;
 
 use super::{app, Gateway, ServeOptions, SetupError, Shared};
-use crate::compile::{CompileError, Descriptors, Diagnostics, RouteTable};
+use crate::compile::{CompileError, CompileOptions, Descriptors, Diagnostics, RouteTable};
 use crate::idempotency::IdempotencyStore;
 use crate::upstream::LocalService;
 
@@ -40,9 +40,18 @@ impl InProcess {
     /// Compiles the route table of an encoded descriptor set — the
     /// `restgate_descriptor.bin` that `restgate::build` writes to `OUT_DIR`.
     pub fn new(descriptor_set: &[u8]) -> Result<InProcess, CompileError> {
+        InProcess::with_compile_options(descriptor_set, &CompileOptions::default())
+    }
+
+    /// [`InProcess::new`], compiling the table with `options` (the build
+    /// step's `google_api_creates`, say, so both agree).
+    pub fn with_compile_options(
+        descriptor_set: &[u8],
+        options: &CompileOptions,
+    ) -> Result<InProcess, CompileError> {
         let descriptors = Descriptors::decode(descriptor_set)
             .map_err(|d| CompileError::Load(Diagnostics::new(vec![d])))?;
-        let compiled = RouteTable::compile(&descriptors)?;
+        let compiled = RouteTable::compile_with(&descriptors, options)?;
         Ok(InProcess {
             table: compiled.table,
             services: HashMap::new(),

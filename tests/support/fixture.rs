@@ -20,7 +20,8 @@ use prost::Message;
 use restgate::pb::testing::v1::fixture_server::{Fixture, FixtureServer};
 use restgate::pb::testing::v1::{
     CreateWidgetRequest, Detail, FailRequest, FlakyRequest, ListWidgetsRequest,
-    ReplaceWidgetRequest, SleepRequest, Thing, UpdateWidgetReply, UpdateWidgetRequest, Widget,
+    ReplaceWidgetRequest, SearchThingsReply, SearchThingsRequest, SleepRequest, Thing,
+    UpdateWidgetReply, UpdateWidgetRequest, Widget,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -439,6 +440,22 @@ impl Fixture for FixtureImpl {
             id: request.shelf_id,
             small: request.page_size,
             ..Thing::default()
+        }))
+    }
+
+    async fn search_things(
+        &self,
+        request: Request<SearchThingsRequest>,
+    ) -> Result<Response<SearchThingsReply>, Status> {
+        self.seen.called("SearchThings");
+        let request = request.into_inner();
+        let found = Thing {
+            id: request.query,
+            ..Thing::default()
+        };
+        let count = usize::try_from(request.page_size.clamp(0, 10)).unwrap_or(0);
+        Ok(Response::new(SearchThingsReply {
+            things: vec![found; count],
         }))
     }
 }
