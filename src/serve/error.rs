@@ -33,6 +33,12 @@ pub enum ServeError {
     /// A body over the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A request URI (path and query) longer than `max-uri-bytes`.
+    #[error("request URI longer than {0} bytes")]
+    UriTooLong(usize),
+    /// Request headers larger than `max-header-bytes` in all.
+    #[error("request headers larger than {0} bytes in all")]
+    HeadersTooLarge(usize),
     /// The body could not be read.
     #[error("cannot read the request body: {0}")]
     BodyRead(String),
@@ -94,6 +100,11 @@ impl ServeError {
             ServeError::PayloadTooLarge(_) => {
                 (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE)
             }
+            ServeError::UriTooLong(_) => (Code::ResourceExhausted, StatusCode::URI_TOO_LONG),
+            ServeError::HeadersTooLarge(_) => (
+                Code::ResourceExhausted,
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ),
             ServeError::BodyRead(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
             ServeError::Transcode(e) if e.is_client_error() => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST)
