@@ -1,7 +1,9 @@
 //! Oversized request heads are the client's error, answered by the gateway
 //! with its JSON error body before the service is called: a URI over
-//! `--max-uri-bytes` is a 414, headers over `--max-header-bytes` a 431 —
-//! over HTTP/1.1 and HTTP/2 alike. What fits is served.
+//! `--max-uri-bytes` is a 414, headers over `--max-header-bytes` a 431, and
+//! metadata larger than the service's HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE`
+//! (tonic's default: 16 KiB) a 431 too — over HTTP/1.1 and HTTP/2 alike.
+//! What fits is served and forwarded whole.
 
 mod support;
 
@@ -10,7 +12,10 @@ use std::net::{SocketAddr, TcpStream};
 
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::Value;
-use support::{send, start_fixture, Gateway, Reply, WAIT};
+use support::{
+    send, start_fixture, start_fixture_accepting, start_streams, FixtureHandle, Gateway, Reply,
+    WAIT,
+};
 
 /// `n` bytes of `x`.
 fn filler(n: usize) -> String {
@@ -160,6 +165,112 @@ async fn a_long_request_line_from_a_raw_client_gets_the_json_414() {
     assert_eq!(fixture.total_calls(), 0, "nothing reaches the service");
 }
 
+/// The metadata the service received, from the fixture's `Metadata` reply.
+#[track_caller]
+fn labels(reply: &Reply) -> serde_json::Map<String, Value> {
+    match reply.assert_json(200).get("labels") {
+        Some(Value::Object(labels)) => labels.clone(),
+        other => panic!("labels: {other:?}"),
+    }
+}
+
+/// `GET /v1/metadata` with `name: value`, over `client`.
+async fn metadata_call(gw: &Gateway, client: &Client, name: &str, value: &str) -> Reply {
+    send(get(client, gw, "/v1/metadata").header(name, value)).await
+}
+
+#[tokio::test]
+async fn metadata_over_the_services_limit_is_431_before_the_call() {
+    // tonic's server states SETTINGS_MAX_HEADER_LIST_SIZE 16384.
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &[]).await;
+    for (protocol, client) in clients(&gw) {
+        for name in ["x-request-id", "grpc-metadata-tenant", "authorization"] {
+            // Within the gateway's 60 KiB, over the service's 16 KiB.
+            let reply = metadata_call(&gw, &client, name, &filler(20 * 1024)).await;
+            assert_refused(&reply, 431, "16384", &format!("{protocol} {name}"));
+        }
+    }
+    assert_eq!(fixture.total_calls(), 0, "nothing reaches the service");
+
+    // What fits is forwarded whole, and the connection still serves.
+    for (protocol, client) in clients(&gw) {
+        let value = filler(12 * 1024);
+        let reply = metadata_call(&gw, &client, "grpc-metadata-tenant", &value).await;
+        assert_eq!(
+            labels(&reply).get("tenant"),
+            Some(&value.clone().into()),
+            "{protocol}"
+        );
+        let reply = metadata_call(&gw, &client, "x-request-id", &value).await;
+        assert_eq!(
+            labels(&reply).get("x-request-id"),
+            Some(&value.into()),
+            "{protocol}"
+        );
+        assert_eq!(
+            gw.get("/v1/echo/after").await.assert_json(200)["id"],
+            "after"
+        );
+    }
+    assert_eq!(fixture.calls("Metadata"), 4);
+}
+
+#[tokio::test]
+async fn streaming_calls_are_held_to_the_same_limit() {
+    let streams = start_streams().await;
+    let upstream = format!("http://{}", streams.addr);
+    let gw = Gateway::start(&[
+        "--proto",
+        "proto/testing/v1/streams.proto",
+        "-I",
+        "proto",
+        "--upstream",
+        &upstream,
+    ])
+    .await;
+    let big = filler(20 * 1024);
+    // Server streaming: refused before any message, as a whole answer.
+    let reply = send(
+        gw.request(Method::GET, "/v1/paced/1")
+            .header("grpc-metadata-tenant", &big),
+    )
+    .await;
+    assert_refused(&reply, 431, "16384", "server streaming");
+    // Client streaming: refused before the body is sent on.
+    let reply = send(
+        gw.request(Method::POST, "/v1/sum/total")
+            .header("content-type", "application/x-ndjson")
+            .header("grpc-metadata-tenant", &big)
+            .body("{\"seq\": \"1\"}\n"),
+    )
+    .await;
+    assert_refused(&reply, 431, "16384", "client streaming");
+    // Within the limit the stream is served.
+    streams.release(1);
+    let reply = send(
+        gw.request(Method::GET, "/v1/paced/1")
+            .header("grpc-metadata-tenant", filler(1024)),
+    )
+    .await;
+    reply.assert_status(200);
+    assert!(reply.text.contains("tick 1"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_service_that_accepts_more_gets_more() {
+    // The limit is the one the service states, not a fixed one.
+    let fixture: FixtureHandle = start_fixture_accepting(64 * 1024).await;
+    let gw = Gateway::fixture(&fixture, &[]).await;
+    let value = filler(20 * 1024);
+    let reply = metadata_call(&gw, &gw.client, "grpc-metadata-tenant", &value).await;
+    assert_eq!(labels(&reply).get("tenant"), Some(&value.into()));
+    // The gateway's own limit still holds in front of it.
+    let reply = metadata_call(&gw, &gw.client, "grpc-metadata-tenant", &filler(61 * 1024)).await;
+    assert_refused(&reply, 431, "61440", "over the gateway's limit");
+    assert_eq!(fixture.calls("Metadata"), 1);
+}
+
 #[tokio::test]
 async fn the_limits_are_settings() {
     let fixture = start_fixture().await;
@@ -181,4 +292,18 @@ async fn the_limits_are_settings() {
         gw.get("/v1/echo/short").await.assert_json(200)["id"],
         "short"
     );
+}
+
+/// A reply whose trailers exceeded hyper's default 16 KiB (here a status
+/// message quoting a long request field) once read as a broken connection:
+/// 503. It is the service's answer.
+#[tokio::test]
+async fn a_long_status_message_from_the_service_is_its_answer() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &["--max-uri-bytes", "40000"]).await;
+    let message = filler(30 * 1024);
+    let reply = gw.get(&format!("/v1/fail/5?message={message}")).await;
+    let body = reply.assert_error(404, 5);
+    assert_eq!(body["message"].as_str().map(str::len), Some(message.len()));
+    assert_eq!(fixture.calls("Fail"), 1, "called once, not retried");
 }

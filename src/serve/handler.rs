@@ -254,6 +254,7 @@ async fn call(
                 UpstreamError::DeadlineExceeded(_) => "deadline",
                 UpstreamError::Status(status) => code_name(status.code()),
                 UpstreamError::BadUri { .. } => "misconfigured",
+                UpstreamError::MetadataTooLarge { .. } => "metadata_too_large",
             };
             shared.metrics.upstream_error(route.template.as_str(), code);
             let details = match &error {
