@@ -116,6 +116,40 @@ async fn headers_over_the_limit_are_431_and_never_sent() {
     assert_eq!(reply.assert_json(200)["id"], "d");
 }
 
+/// hyper's HTTP/2 limit is twice the gateway's plus 32 bytes for each of
+/// 105 fields (here 2 × 11000 + 3360 = 25360): past it, hyper answers 431
+/// itself, without the JSON body. HTTP/1.1's buffer is at least 408 KiB.
+#[tokio::test]
+async fn past_twice_the_limits_http2_gets_hyper_s_own_431() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(
+        &fixture,
+        &["--max-uri-bytes", "1000", "--max-header-bytes", "10000"],
+    )
+    .await;
+    let request =
+        |client: &Client, n: usize| get(client, &gw, "/v1/echo/a").header("x-filler", filler(n));
+    let http2 = http2_client();
+    // Within twice the limits: the gateway's answer.
+    assert_refused(&send(request(&http2, 20_000)).await, 431, "10000", "HTTP/2");
+    // Past it: hyper's.
+    let reply = send(request(&http2, 30_000)).await;
+    reply.assert_status(431);
+    assert!(
+        reply.text.is_empty(),
+        "hyper's 431 has no body: {}",
+        reply.text
+    );
+    // HTTP/1.1 still gets the gateway's.
+    assert_refused(
+        &send(request(&gw.client, 30_000)).await,
+        431,
+        "10000",
+        "HTTP/1.1",
+    );
+    assert_eq!(fixture.total_calls(), 0);
+}
+
 /// A raw HTTP/1.1 exchange: sends `head`, reads until the server closes.
 async fn raw_exchange(addr: SocketAddr, head: String) -> String {
     tokio::task::spawn_blocking(move || {
