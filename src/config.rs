@@ -21,7 +21,10 @@ use serde::Deserialize;
 use crate::cli::InputArgs;
 use crate::compile::{CompileOptions, GoogleApiCreates};
 use crate::idempotency::StoreSpec;
-use crate::serve::{CorsOptions, ServeOptions, Upstreams};
+use crate::serve::{
+    CorsOptions, ServeOptions, Upstreams, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES,
+    MAX_URI_BYTES,
+};
 use crate::transcode::JsonOptions;
 use crate::upstream::{RemoteSpec, RetryPolicy, TlsSettings};
 
@@ -134,6 +137,14 @@ pub struct Settings {
     /// Largest request body accepted; larger ones get 413 [default: 4194304].
     #[arg(long, value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Longest request URI (path and query string) accepted; longer ones get
+    /// 414, at most 65534 [default: 8192].
+    #[arg(long, value_name = "BYTES")]
+    pub max_uri_bytes: Option<usize>,
+    /// Largest request header section accepted, counted as the sum of every
+    /// field's name and value; larger ones get 431 [default: 61440].
+    #[arg(long, value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
     /// Drop unknown JSON fields and query parameters instead of answering
     /// 400 [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -399,6 +410,8 @@ impl Settings {
             workers: over.workers.or(self.workers),
             timeout: over.timeout.or(self.timeout),
             max_body_bytes: over.max_body_bytes.or(self.max_body_bytes),
+            max_uri_bytes: over.max_uri_bytes.or(self.max_uri_bytes),
+            max_header_bytes: over.max_header_bytes.or(self.max_header_bytes),
             ignore_unknown_fields: over.ignore_unknown_fields.or(self.ignore_unknown_fields),
             emit_unpopulated: over.emit_unpopulated.or(self.emit_unpopulated),
             proto_field_names: over.proto_field_names.or(self.proto_field_names),
@@ -479,6 +492,21 @@ impl Settings {
             options: ServeOptions {
                 timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
                 max_body_bytes: self.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+                max_uri_bytes: match self.max_uri_bytes {
+                    Some(n) if !(1..=MAX_URI_BYTES).contains(&n) => {
+                        return Err(invalid(
+                            "max-uri-bytes",
+                            format!("must be 1 to {MAX_URI_BYTES}, not {n}"),
+                        ))
+                    }
+                    n => n.unwrap_or(DEFAULT_MAX_URI_BYTES),
+                },
+                max_header_bytes: match self.max_header_bytes {
+                    Some(0) => {
+                        return Err(invalid("max-header-bytes", "must be at least 1".to_owned()))
+                    }
+                    n => n.unwrap_or(DEFAULT_MAX_HEADER_BYTES),
+                },
                 json: JsonOptions {
                     deny_unknown_fields: !self.ignore_unknown_fields.unwrap_or(false),
                     emit_unpopulated: self.emit_unpopulated.unwrap_or(false),
@@ -856,5 +884,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("tls-key: "), "{e}");
+        let e = env(&[("RESTGATE_MAX_URI_BYTES", "70000")])
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "max-uri-bytes: must be 1 to 65534, not 70000");
+        let e = toml::from_str::<Settings>("max-header-bytes = 0")
+            .unwrap()
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "max-header-bytes: must be at least 1");
     }
 }

@@ -33,6 +33,12 @@ pub enum ServeError {
     /// A body over the limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A request URI (path and query) longer than `max-uri-bytes`.
+    #[error("request URI longer than {0} bytes")]
+    UriTooLong(usize),
+    /// Request headers larger than `max-header-bytes` in all.
+    #[error("request headers larger than {0} bytes in all")]
+    HeadersTooLarge(usize),
     /// The body could not be read.
     #[error("cannot read the request body: {0}")]
     BodyRead(String),
@@ -94,12 +100,24 @@ impl ServeError {
             ServeError::PayloadTooLarge(_) => {
                 (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE)
             }
+            ServeError::UriTooLong(_) => (Code::ResourceExhausted, StatusCode::URI_TOO_LONG),
+            ServeError::HeadersTooLarge(_) => (
+                Code::ResourceExhausted,
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ),
             ServeError::BodyRead(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
             ServeError::Transcode(e) if e.is_client_error() => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST)
             }
             ServeError::Transcode(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
             ServeError::Line { .. } => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
+            ServeError::Upstream {
+                error: UpstreamError::MetadataTooLarge { .. },
+                ..
+            } => (
+                Code::ResourceExhausted,
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ),
             ServeError::Upstream {
                 error,
                 precondition,
@@ -110,6 +128,7 @@ impl ServeError {
                     UpstreamError::DeadlineExceeded(_) => Code::DeadlineExceeded,
                     UpstreamError::Status(status) => status.code(),
                     UpstreamError::BadUri { .. } => Code::Internal,
+                    UpstreamError::MetadataTooLarge { .. } => Code::ResourceExhausted,
                 };
                 let status = match code {
                     Code::FailedPrecondition if *precondition => StatusCode::PRECONDITION_FAILED,
@@ -137,6 +156,8 @@ impl ServeError {
                     matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded)
                 }
                 UpstreamError::BadUri { .. } => true,
+                // Not sent: the same call with smaller headers may be run.
+                UpstreamError::MetadataTooLarge { .. } => true,
             },
             ServeError::Store(_) | ServeError::Overloaded | ServeError::RequestTimeout(_) => true,
             _ => false,
@@ -158,6 +179,10 @@ impl ServeError {
                 }
                 UpstreamError::Status(status) => status.message().to_owned(),
                 UpstreamError::BadUri { .. } => "the gateway is misconfigured".to_owned(),
+                UpstreamError::MetadataTooLarge { size, limit } => format!(
+                    "the request headers passed to the service as metadata come to {size} \
+                     bytes as HTTP/2 counts them; the service accepts less than {limit}"
+                ),
             },
             ServeError::Transcode(e) if !e.is_client_error() => {
                 "the reply could not be written as JSON".to_owned()

@@ -31,6 +31,11 @@ pub struct ServeOptions {
     pub timeout: Duration,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
+    /// Longest request URI (path and query) accepted (414 beyond); at most
+    /// [`MAX_URI_BYTES`](super::MAX_URI_BYTES).
+    pub max_uri_bytes: usize,
+    /// Largest request header section, names and values summed (431 beyond).
+    pub max_header_bytes: usize,
     /// How JSON is read and written.
     pub json: JsonOptions,
     /// Extra request headers passed to the service as metadata.
@@ -73,6 +78,8 @@ impl Default for ServeOptions {
         ServeOptions {
             timeout: Duration::from_secs(30),
             max_body_bytes: 4 * 1024 * 1024,
+            max_uri_bytes: super::DEFAULT_MAX_URI_BYTES,
+            max_header_bytes: super::DEFAULT_MAX_HEADER_BYTES,
             json: JsonOptions::default(),
             forward_headers: Vec::new(),
             retry: RetryPolicy::default(),

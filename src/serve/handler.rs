@@ -18,6 +18,7 @@ use prost_reflect::DynamicMessage;
 
 use super::answer::Answer;
 use super::idempotency::{self, Begin};
+use super::limits;
 use super::stream::{self, Answered, StreamRequest};
 use super::{Gateway, Live, ServeError};
 use crate::compile::{Body, Lookup, Route, RouteKind};
@@ -34,6 +35,7 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
     let started = std::time::Instant::now();
     let shared = &gateway.shared;
     let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
+    let oversized = limits::check(request.uri(), request.headers(), &shared.options).err();
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -42,13 +44,21 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
         .unwrap_or_else(new_request_id);
     let method = request.method().clone();
     let mut route = None;
-    let (outcome, permit) = match shared
-        .limiter
-        .as_ref()
-        .map(|l| Arc::clone(l).try_acquire_owned())
-    {
-        Some(Err(_)) => (Err(ServeError::Overloaded), None),
-        permit => {
+    let permit = match &oversized {
+        None => shared
+            .limiter
+            .as_ref()
+            .map(|l| Arc::clone(l).try_acquire_owned()),
+        Some(_) => None,
+    };
+    let (outcome, permit) = match (oversized, permit) {
+        (Some(error), _) => {
+            // Read what the client still sends, so that it sees the answer.
+            drain(request.into_body()).await;
+            (Err(error), None)
+        }
+        (None, Some(Err(_))) => (Err(ServeError::Overloaded), None),
+        (None, permit) => {
             let outcome = match tokio::time::timeout(
                 shared.options.request_timeout,
                 serve(&gateway, request, &request_id, &mut route),
@@ -69,6 +79,12 @@ pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> R
             }
             Answered::Whole(error.answer())
         }
+    };
+    // A refused head's own id may be what was too large (and too large for
+    // the client to read back): it is not echoed.
+    let request_id = match answer.status() {
+        StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => new_request_id(),
+        _ => request_id,
     };
     let template = route.map_or("-", |i| shared.table.routes()[i].template.as_str());
     let elapsed = started.elapsed();
@@ -250,6 +266,7 @@ async fn call(
                 UpstreamError::DeadlineExceeded(_) => "deadline",
                 UpstreamError::Status(status) => code_name(status.code()),
                 UpstreamError::BadUri { .. } => "misconfigured",
+                UpstreamError::MetadataTooLarge { .. } => "metadata_too_large",
             };
             shared.metrics.upstream_error(route.template.as_str(), code);
             let details = match &error {

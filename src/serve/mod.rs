@@ -13,6 +13,7 @@ mod gateway;
 mod handler;
 mod idempotency;
 mod in_process;
+mod limits;
 mod metrics;
 mod ops;
 pub mod runtime;
@@ -27,6 +28,7 @@ pub use gateway::{
     CorsOptions, Current, Gateway, Live, ServeOptions, SetupError, Shared, Upstreams,
 };
 pub use in_process::{grpc_and_rest, InProcess};
+pub use limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES};
 pub use metrics::Metrics;
 pub use tls::ListenerTls;
 

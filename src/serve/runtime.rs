@@ -21,7 +21,7 @@ use hyper_util::service::TowerToHyperService;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use super::{live_app, Current, ListenerTls, Live};
+use super::{limits, live_app, Current, ListenerTls, Live};
 
 /// Binds `workers` listeners on `addr` (port 0: the first picks the port,
 /// the others share it).
@@ -121,13 +121,25 @@ async fn worker(
         Ok(l) => l,
         Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
     };
+    // hyper's own head limits sit above the gateway's (see `limits`), so
+    // that an oversized request gets the gateway's JSON answer. They are
+    // the first table's: a reload does not move them.
+    let options = &live.gateway().shared.options;
+    let (buffer, header_list) = (
+        limits::http1_max_buf_size(options),
+        limits::http2_max_header_list_size(options),
+    );
     let service = TowerToHyperService::new(live_app(live));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(buffer);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(header_list);
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {

@@ -133,6 +133,7 @@ impl Upstream {
                 Transport::Remote(remote) => {
                     let pool = remote.pool().await?;
                     let (connection, origin) = Connection::open(remote, &pool).await?;
+                    connection.admits(request.metadata(), &path, &origin)?;
                     let grpc = tonic::client::Grpc::with_origin(connection, origin);
                     unary_over(grpc, path, request, reply).await
                 }
@@ -261,6 +262,29 @@ impl<'a> Connection<'a> {
             },
             origin,
         ))
+    }
+}
+
+impl Connection<'_> {
+    /// `Err` when a call of `path` with `metadata` would send a header list
+    /// the server does not accept: the call is then not sent, since the
+    /// server would refuse it (tonic, hyper: a bare 431, read as UNKNOWN)
+    /// or, far over its limit, close the connection every other call shares.
+    pub(super) fn admits(
+        &self,
+        metadata: &MetadataMap,
+        path: &PathAndQuery,
+        origin: &Uri,
+    ) -> Result<(), UpstreamError> {
+        let Some(limit) = Remote::max_header_list_size(self.pool, self.slot) else {
+            return Ok(());
+        };
+        let size = super::metadata::header_list_size(metadata, path.as_str(), origin);
+        // h2 servers refuse a list that reaches the limit, not only one past it.
+        if size >= limit as usize {
+            return Err(UpstreamError::MetadataTooLarge { size, limit });
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,17 @@ pub enum UpstreamError {
     /// The service answered with a gRPC error status.
     #[error("upstream answered {}: {}", .0.code(), .0.message())]
     Status(tonic::Status),
+    /// The request's metadata does not fit the header list the service's
+    /// HTTP/2 server accepts (its `SETTINGS_MAX_HEADER_LIST_SIZE`); the
+    /// call was not sent.
+    #[error("the request's metadata comes to {size} bytes; the service accepts less than {limit}")]
+    MetadataTooLarge {
+        /// The call's header list, in RFC 7541 §4.1 bytes (name + value + 32
+        /// per field, the gRPC protocol's own headers included).
+        size: usize,
+        /// The server's setting.
+        limit: u32,
+    },
     /// The upstream's settings are unusable: a bad address, or TLS files
     /// that cannot be loaded (the reason names the file).
     #[error("bad upstream {uri}: {reason}")]

@@ -66,6 +66,30 @@ pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> Metadata
     MetadataMap::from_headers(out)
 }
 
+/// The size of the header list a gRPC call of `path` to `origin` with
+/// `metadata` sends, as HTTP/2 counts it against the server's
+/// `SETTINGS_MAX_HEADER_LIST_SIZE` (RFC 7541 §4.1: name + value + 32 per
+/// field): the pseudo-headers, `content-type` and `te` that tonic adds,
+/// and every metadata entry (`grpc-timeout` among them).
+pub(super) fn header_list_size(metadata: &MetadataMap, path: &str, origin: &http::Uri) -> usize {
+    let field = |name: &str, value: usize| name.len() + value + 32;
+    let fixed = field(":method", "POST".len())
+        + field(":scheme", origin.scheme_str().unwrap_or("http").len())
+        + field(
+            ":authority",
+            origin.authority().map_or(0, |a| a.as_str().len()),
+        )
+        + field(":path", path.len())
+        + field("content-type", "application/grpc".len())
+        + field("te", "trailers".len());
+    let entries: usize = metadata
+        .as_ref()
+        .iter()
+        .map(|(name, value)| field(name.as_str(), value.len()))
+        .sum();
+    fixed + entries
+}
+
 /// Copies `metadata` into `headers` as `<prefix><key>`, skipping what the
 /// gRPC protocol uses.
 pub fn response_headers(headers: &mut HeaderMap, metadata: &HeaderMap, prefix: &str) {
@@ -130,6 +154,17 @@ mod tests {
         assert_eq!(md.get("tenant").unwrap(), "acme");
         assert_eq!(md.get("x-team").unwrap(), "blue");
         assert_eq!(md.len(), 3);
+    }
+
+    #[test]
+    fn header_list_size_counts_what_http2_counts() {
+        let mut md = MetadataMap::new();
+        md.insert("x-request-id", "abc".parse().unwrap());
+        let origin = http::Uri::from_static("http://127.0.0.1:50051");
+        let size = header_list_size(&md, "/a.B/C", &origin);
+        let expected =
+            (7 + 4) + (7 + 4) + (10 + 15) + (5 + 6) + (12 + 16) + (2 + 8) + (12 + 3) + 7 * 32;
+        assert_eq!(size, expected);
     }
 
     #[test]

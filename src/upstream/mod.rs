@@ -13,6 +13,7 @@ mod codec;
 mod connection;
 mod error;
 mod metadata;
+mod preface;
 mod reflection;
 mod remote;
 mod retry;

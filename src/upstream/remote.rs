@@ -4,6 +4,10 @@
 //!   endpoint ([`Slot`]) holding at most one HTTP/2 connection, made on first
 //!   use and remade when it breaks. A [`Remote`] belongs to one worker
 //!   runtime, so connections never cross runtimes.
+//! - **Connected.** A connection counts as made once the server's first
+//!   SETTINGS frame arrived (within `connect_timeout`); the endpoint keeps
+//!   its `SETTINGS_MAX_HEADER_LIST_SIZE`, against which every call's
+//!   metadata is checked before it is sent (see [`preface`](super::preface)).
 //! - **Round robin.** Each call starts at the next endpoint (one relaxed
 //!   atomic counter per worker): HTTP/2 multiplexes calls over each
 //!   connection, so spreading calls, not connections, spreads the load.
@@ -56,6 +60,7 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 use tonic::body::Body;
 
+use super::preface::{Preface, PrefaceReader};
 use super::{tls, RemoteSpec, UpstreamError};
 
 /// The first backoff of an endpoint that failed to connect.
@@ -137,6 +142,9 @@ pub(super) struct Slot {
     target: usize,
     address: SocketAddr,
     connection: tokio::sync::Mutex<Option<SendRequest<Body>>>,
+    /// The `SETTINGS_MAX_HEADER_LIST_SIZE` of its connection's server;
+    /// `u32::MAX` when it stated none. Set before the connection is shared.
+    max_header_list_size: AtomicU32,
     health: Health,
 }
 
@@ -146,6 +154,7 @@ impl Slot {
             target,
             address,
             connection: tokio::sync::Mutex::new(None),
+            max_header_list_size: AtomicU32::new(u32::MAX),
             health: Health::default(),
         })
     }
@@ -323,6 +332,15 @@ impl Remote {
     /// The `scheme://authority/` requests to `slot` carry.
     pub(super) fn origin(&self, pool: &Pool, slot: usize) -> &Uri {
         &self.targets[pool.slots[slot].target].origin
+    }
+
+    /// The largest request header list the server of `slot`'s connection
+    /// accepts (its `SETTINGS_MAX_HEADER_LIST_SIZE`); `None`: it stated none.
+    pub(super) fn max_header_list_size(pool: &Pool, slot: usize) -> Option<u32> {
+        let size = pool.slots[slot]
+            .max_header_list_size
+            .load(Ordering::Relaxed);
+        (size != u32::MAX).then_some(size)
     }
 
     /// Whether `a` and `b` are endpoints of the same URI.
@@ -571,7 +589,9 @@ impl Remote {
         }
         *guard = None;
         match self.open(slot).await {
-            Ok(sender) => {
+            Ok((sender, limit)) => {
+                slot.max_header_list_size
+                    .store(limit.unwrap_or(u32::MAX), Ordering::Relaxed);
                 if slot.health.succeeded() {
                     tracing::info!(upstream = %self.name, endpoint = %slot.address, "upstream endpoint is back");
                 }
@@ -590,9 +610,10 @@ impl Remote {
         }
     }
 
-    /// Connects to `slot`: TCP, TLS for `https://`, the HTTP/2 handshake,
-    /// all within `connect_timeout`.
-    async fn open(&self, slot: &Slot) -> Result<SendRequest<Body>, String> {
+    /// Connects to `slot`: TCP, TLS for `https://`, the HTTP/2 handshake up
+    /// to the server's SETTINGS, all within `connect_timeout`. Also gives the
+    /// server's `SETTINGS_MAX_HEADER_LIST_SIZE`, if it stated one.
+    async fn open(&self, slot: &Slot) -> Result<(SendRequest<Body>, Option<u32>), String> {
         let address = slot.address;
         let target = &self.targets[slot.target];
         let connect = async {
@@ -631,13 +652,27 @@ impl Remote {
     }
 }
 
-/// The HTTP/2 client handshake over `io`; the connection runs in a task.
-async fn handshake<T>(io: T, address: SocketAddr) -> Result<SendRequest<Body>, String>
+/// The largest header list (RFC 7541 §4.1 bytes) accepted in a reply:
+/// headers, or trailers, which carry `grpc-message` and
+/// `grpc-status-details-bin`. hyper's default, 16 KiB, refused a service's
+/// error message that quoted a long request field, and the refusal read as
+/// a broken connection (503).
+const REPLY_HEADER_LIST_LIMIT: u32 = 1024 * 1024;
+
+/// The HTTP/2 client handshake over `io`, waiting for the server's first
+/// SETTINGS frame; the connection runs in a task. Gives the server's
+/// `SETTINGS_MAX_HEADER_LIST_SIZE`, if it stated one.
+async fn handshake<T>(
+    io: T,
+    address: SocketAddr,
+) -> Result<(SendRequest<Body>, Option<u32>), String>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let (io, preface) = PrefaceReader::new(io);
     let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
         .adaptive_window(true)
+        .max_header_list_size(REPLY_HEADER_LIST_LIMIT)
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| format!("HTTP/2 handshake with {address} failed: {e}"))?;
@@ -646,7 +681,20 @@ where
             tracing::debug!(error = %e, %address, "upstream connection closed");
         }
     });
-    Ok(sender)
+    match preface.await {
+        Ok(Ok(Preface::Settings {
+            max_header_list_size,
+        })) => Ok((sender, max_header_list_size)),
+        Ok(Ok(Preface::NotSettings)) => Err(format!(
+            "{address} did not open with HTTP/2 SETTINGS: not an HTTP/2 server"
+        )),
+        Ok(Err(error)) => Err(format!(
+            "upstream connection to {address} failed before its HTTP/2 SETTINGS: {error}"
+        )),
+        Err(_) => Err(format!(
+            "{address} closed the connection before its HTTP/2 SETTINGS"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -710,18 +758,25 @@ mod tests {
         assert!(Arc::ptr_eq(&pool, &remote.pool().await.unwrap()));
     }
 
-    /// Listeners that accept (the kernel does, before `accept`) but never
-    /// answer: enough for a connection, since the HTTP/2 client handshake
-    /// does not wait for the server.
-    async fn listeners(n: usize) -> (Vec<tokio::net::TcpListener>, Vec<String>) {
-        let mut listeners = Vec::new();
+    /// Servers that send an empty HTTP/2 SETTINGS frame, then nothing:
+    /// enough for a connection, since the client handshake waits for no
+    /// more than the server's first SETTINGS.
+    async fn listeners(n: usize) -> (Vec<tokio::task::JoinHandle<()>>, Vec<String>) {
+        use tokio::io::AsyncWriteExt;
+        let mut servers = Vec::new();
         let mut uris = Vec::new();
         for _ in 0..n {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             uris.push(format!("http://{}", l.local_addr().unwrap()));
-            listeners.push(l);
+            servers.push(tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((mut stream, _)) = l.accept().await {
+                    let _ = stream.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await;
+                    held.push(stream);
+                }
+            }));
         }
-        (listeners, uris)
+        (servers, uris)
     }
 
     #[tokio::test]

@@ -59,7 +59,9 @@ fn is_transient(error: &UpstreamError) -> bool {
     match error {
         UpstreamError::Unavailable(_) => true,
         UpstreamError::Status(status) => status.code() == Code::Unavailable,
-        UpstreamError::DeadlineExceeded(_) | UpstreamError::BadUri { .. } => false,
+        UpstreamError::DeadlineExceeded(_)
+        | UpstreamError::BadUri { .. }
+        | UpstreamError::MetadataTooLarge { .. } => false,
     }
 }
 

@@ -160,6 +160,20 @@ pub(crate) async fn start_fixture() -> FixtureHandle {
 /// Serves the fixture and the services of `extra` (e.g. server reflection)
 /// on 127.0.0.1:0 until the handle is dropped.
 pub(crate) async fn start_fixture_with(extra: Routes) -> FixtureHandle {
+    serve_fixture(extra, Server::builder()).await
+}
+
+/// Serves the fixture with an HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE` of
+/// `max` bytes instead of tonic's default (hyper's 16 KiB).
+pub(crate) async fn start_fixture_accepting(max: u32) -> FixtureHandle {
+    serve_fixture(
+        Routes::default(),
+        Server::builder().http2_max_header_list_size(max),
+    )
+    .await
+}
+
+async fn serve_fixture(extra: Routes, mut server: Server) -> FixtureHandle {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind fixture");
@@ -171,7 +185,7 @@ pub(crate) async fn start_fixture_with(extra: Routes) -> FixtureHandle {
     };
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(
-        Server::builder()
+        server
             .add_routes(extra.add_service(service))
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                 let _ = stopped.await;

@@ -19,7 +19,8 @@ use std::net::{SocketAddr, TcpListener};
 use serde_json::Value;
 
 pub(crate) use self::fixture::{
-    start_example, start_fixture, start_fixture_with, FixtureHandle, RpcStatus,
+    start_example, start_fixture, start_fixture_accepting, start_fixture_with, FixtureHandle,
+    RpcStatus,
 };
 pub(crate) use self::gateway::{send, Gateway, Reply, WAIT};
 pub(crate) use self::redis::RedisServer;

@@ -377,6 +377,7 @@ impl Replies {
             UpstreamError::DeadlineExceeded(_) => "deadline",
             UpstreamError::Status(status) => code_name(status.code()),
             UpstreamError::BadUri { .. } => "misconfigured",
+            UpstreamError::MetadataTooLarge { .. } => "metadata_too_large",
         };
         self.shared
             .metrics
