@@ -334,7 +334,8 @@ fn integer(kind: &Kind, raw: &RawValue, path: &str) -> Result<Value, TranscodeEr
     let text = match node(raw)? {
         Node::Number(text) => text.to_owned(),
         Node::String(text) => text,
-        _ => return plain(raw),
+        _ if raw.get() == "null" => return Ok(Value::Null),
+        _ => return Err(refused(path, raw.get(), "not a number")),
     };
     let value = number::integer(kind, &text).map_err(|reason| refused(path, raw.get(), &reason))?;
     // In range for the kind, so within i64 or u64.
@@ -351,7 +352,8 @@ fn float(single: bool, raw: &RawValue, path: &str) -> Result<Value, TranscodeErr
             return Ok(Value::String(text))
         }
         Node::String(text) => text,
-        _ => return plain(raw),
+        _ if raw.get() == "null" => return Ok(Value::Null),
+        _ => return Err(refused(path, raw.get(), "not a number")),
     };
     let value = number::float(&text, single).map_err(|reason| refused(path, raw.get(), &reason))?;
     Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))

@@ -126,6 +126,24 @@ fn integers_are_read_exactly_in_any_number_form() {
 }
 
 #[test]
+fn numbers_of_the_wrong_json_type_are_named() {
+    let cases = [
+        (r#"{"i32": true}"#, "i32: true is not a number"),
+        (r#"{"list": [1, {}]}"#, "list[1]: {} is not a number"),
+        (r#"{"real": [1.5]}"#, "real: [1.5] is not a number"),
+    ];
+    for (text, message) in cases {
+        assert_eq!(
+            refused(text),
+            format!("invalid JSON body: {message}"),
+            "{text}"
+        );
+    }
+    let message = read(r#"{"i32": null, "real": null, "wrapped": null}"#).expect("nulls");
+    assert_eq!(written(&message), json!({}));
+}
+
+#[test]
 fn nested_values_are_named_by_their_path() {
     let cases = [
         (r#"{"child": {"i64": 9223372036854775808}}"#, "child.i64"),
