@@ -13,8 +13,8 @@
 //! JSON goes through [`strict`] first (exact integers and floats, duplicate
 //! fields, strict Timestamps, empty Anys), and a reply is checked by
 //! [`checks`] before it is written (Timestamps and Durations out of range).
-//! The strict pass reads the text once more per level of nesting, on top of
-//! the figures above.
+//! The strict pass reads the text once more per level of nesting before
+//! prost-reflect reads it, on top of the figures above.
 
 mod checks;
 mod number;
@@ -69,13 +69,27 @@ pub fn from_slice(
     bytes: &[u8],
     options: &JsonOptions,
 ) -> Result<DynamicMessage, TranscodeError> {
-    let prepared = strict::prepare(&desc, bytes)?;
-    let mut message = DynamicMessage::deserialize_with_options(desc, prepared.value, &options.de())
-        .map_err(|e| TranscodeError::Json(e.to_string()))?;
-    if prepared.has_empty_any {
-        checks::clear_empty_any(&mut message);
+    let error = |e: serde_json::Error| TranscodeError::Json(e.to_string());
+    match strict::prepare(&desc, bytes)? {
+        strict::Prepared::AsSent => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let message = DynamicMessage::deserialize_with_options(desc, &mut de, &options.de())
+                .map_err(error)?;
+            de.end().map_err(error)?;
+            Ok(message)
+        }
+        strict::Prepared::Rewritten {
+            value,
+            has_empty_any,
+        } => {
+            let mut message = DynamicMessage::deserialize_with_options(desc, value, &options.de())
+                .map_err(error)?;
+            if has_empty_any {
+                checks::clear_empty_any(&mut message);
+            }
+            Ok(message)
+        }
     }
-    Ok(message)
 }
 
 /// Converts an already-parsed JSON value into a message of type `desc`,

@@ -168,15 +168,22 @@ pub(super) fn check_reply(message: &DynamicMessage) -> Result<bool, String> {
         _ => {
             let mut has_empty_any = false;
             for (field, value) in message.fields() {
-                let items: Vec<&DynamicMessage> = match value {
-                    Value::Message(inner) => vec![inner],
-                    Value::List(items) => items.iter().filter_map(Value::as_message).collect(),
-                    Value::Map(entries) => entries.values().filter_map(Value::as_message).collect(),
-                    _ => continue,
-                };
-                for item in items {
+                let mut check = |item: &DynamicMessage| -> Result<(), String> {
                     has_empty_any |=
                         check_reply(item).map_err(|e| format!("{}: {e}", field.json_name()))?;
+                    Ok(())
+                };
+                match value {
+                    Value::Message(inner) => check(inner)?,
+                    Value::List(items) => items
+                        .iter()
+                        .filter_map(Value::as_message)
+                        .try_for_each(&mut check)?,
+                    Value::Map(entries) => entries
+                        .values()
+                        .filter_map(Value::as_message)
+                        .try_for_each(&mut check)?,
+                    _ => {}
                 }
             }
             Ok(has_empty_any)

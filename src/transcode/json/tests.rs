@@ -328,5 +328,24 @@ fn replies_without_a_json_form_are_refused() {
 fn dynamic_values_hold_exact_doubles() {
     let message = read(r#"{"dynamic": {"a": [2.22507e-308]}}"#).expect("a Struct value");
     assert_eq!(written(&message), json!({"dynamic": {"a": [2.22507e-308]}}));
-    assert!(refused(r#"{"dynamic": 1e400}"#).contains("out of range for double"));
+    assert!(refused(r#"{"dynamic": 1e400}"#).contains("out of range"));
+    // A Struct's keys are its own, not google.protobuf.Value's fields.
+    let message = read(r#"{"dynamic": {"numberValue": "abc", "fields": 1}}"#).expect("keys");
+    assert_eq!(
+        written(&message),
+        json!({"dynamic": {"numberValue": "abc", "fields": 1.0}})
+    );
+}
+
+#[test]
+fn text_prost_reflect_reads_right_is_read_as_sent() {
+    // Its errors keep their position then.
+    let error = refused(r#"{"i64": "5", "child": 5}"#);
+    assert!(error.contains("at line 1 column"), "{error}");
+    // Where the text is rewritten, the pass names the field instead.
+    let error = refused(r#"{"i32": "1e5", "u32": -1}"#);
+    assert_eq!(
+        error,
+        "invalid JSON body: u32: -1 is out of range for uint32"
+    );
 }
