@@ -32,24 +32,21 @@ pub(super) fn parse(
             "false" => Value::Bool(false),
             _ => return Err(bad("expected true or false")),
         },
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            Value::I32(text.parse().map_err(|_| bad("expected a 32-bit integer"))?)
+        kind @ (Kind::Int32
+        | Kind::Sint32
+        | Kind::Sfixed32
+        | Kind::Int64
+        | Kind::Sint64
+        | Kind::Sfixed64
+        | Kind::Uint32
+        | Kind::Fixed32
+        | Kind::Uint64
+        | Kind::Fixed64) => {
+            let n = json::parse_integer(&kind, text).map_err(|reason| bad(&reason))?;
+            integer_value(&kind, n)
         }
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            Value::I64(text.parse().map_err(|_| bad("expected a 64-bit integer"))?)
-        }
-        Kind::Uint32 | Kind::Fixed32 => Value::U32(
-            text.parse()
-                .map_err(|_| bad("expected an unsigned 32-bit integer"))?,
-        ),
-        Kind::Uint64 | Kind::Fixed64 => Value::U64(
-            text.parse()
-                .map_err(|_| bad("expected an unsigned 64-bit integer"))?,
-        ),
-        Kind::Float => {
-            Value::F32(parse_float(text).ok_or_else(|| bad("expected a number"))? as f32)
-        }
-        Kind::Double => Value::F64(parse_float(text).ok_or_else(|| bad("expected a number"))?),
+        Kind::Float => Value::F32(parse_float(text, true).map_err(|reason| bad(&reason))? as f32),
+        Kind::Double => Value::F64(parse_float(text, false).map_err(|reason| bad(&reason))?),
         Kind::Enum(e) => match e.get_value_by_name(text) {
             Some(v) => Value::EnumNumber(v.number()),
             None => Value::EnumNumber(
@@ -86,12 +83,23 @@ fn is_open(e: &EnumDescriptor) -> bool {
     e.parent_file().syntax() == Syntax::Proto3
 }
 
-fn parse_float(text: &str) -> Option<f64> {
+/// An integer already checked to be in `kind`'s range.
+fn integer_value(kind: &Kind, n: i128) -> Value {
+    match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(n as i32),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(n as i64),
+        Kind::Uint32 | Kind::Fixed32 => Value::U32(n as u32),
+        _ => Value::U64(n as u64),
+    }
+}
+
+/// A `float` (`single`) or `double`, exactly rounded; out of range refused.
+fn parse_float(text: &str, single: bool) -> Result<f64, String> {
     match text {
-        "NaN" => Some(f64::NAN),
-        "Infinity" => Some(f64::INFINITY),
-        "-Infinity" => Some(f64::NEG_INFINITY),
-        _ => text.parse().ok().filter(|f: &f64| f.is_finite()),
+        "NaN" => Ok(f64::NAN),
+        "Infinity" => Ok(f64::INFINITY),
+        "-Infinity" => Ok(f64::NEG_INFINITY),
+        _ => json::parse_float(text, single),
     }
 }
 
