@@ -118,3 +118,24 @@ async fn partial_update_touches_only_the_fields_sent() {
     let got = gw.get(&format!("/v1/users/{id}")).await.assert_json(200);
     assert_eq!(got, patched);
 }
+
+#[tokio::test]
+async fn a_field_given_twice_in_a_patch_body_is_400_and_never_sent() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &[]).await;
+    let reply = support::send(
+        gw.request(reqwest::Method::PATCH, "/v1/shelves/s1/widgets/w1")
+            .header("content-type", "application/json")
+            .body(r#"{"title": "one", "title": "two"}"#),
+    )
+    .await;
+    let body = reply.assert_json(400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("given twice"),
+        "{body}"
+    );
+    assert_eq!(fixture.calls("UpdateWidget"), 0);
+}

@@ -54,26 +54,24 @@ pub fn build_request(
         }
         (Body::None, _) | (_, false) => DynamicMessage::new(input.clone()),
         (Body::Whole, true) => {
+            // The bytes, not a parsed value, are transcoded: a parsed value
+            // has already dropped a field given twice, which is a 400.
+            let message = json::from_slice(input.clone(), parts.body, options)?;
             if mask_field.is_some() {
-                let value = parse_json(parts.body)?;
-                present_paths = Some(mask::paths_present(&input, &value));
-                json::from_value(input.clone(), value, options)?
-            } else {
-                json::from_slice(input.clone(), parts.body, options)?
+                present_paths = Some(mask::paths_present(&input, &parse_json(parts.body)?));
             }
+            message
         }
         (Body::Field(field), true) => {
             let mut message = DynamicMessage::new(input.clone());
             let leaf = field.leaf();
             let value = match leaf.kind() {
                 Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
+                    let value = json::from_slice(m.clone(), parts.body, options)?;
                     if mask_field.is_some() {
-                        let value = parse_json(parts.body)?;
-                        present_paths = Some(mask::paths_present(&m, &value));
-                        Value::Message(json::from_value(m, value, options)?)
-                    } else {
-                        Value::Message(json::from_slice(m, parts.body, options)?)
+                        present_paths = Some(mask::paths_present(&m, &parse_json(parts.body)?));
                     }
+                    Value::Message(value)
                 }
                 _ => non_message_body(&input, leaf, parts.body, options)?,
             };
