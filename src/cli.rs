@@ -67,6 +67,12 @@ pub enum Command {
         /// The document's info.version, the API's own [default: 0.0.0].
         #[arg(long)]
         api_version: Option<String>,
+        /// How a path variable spanning several segments is written:
+        /// `expanded`, one parameter per `*` (`/v1/blogs/{blog}/posts/{post}`,
+        /// what client generators can call), or `template`, one parameter
+        /// holding the `/`s (`/v1/{name}`) [default: expanded].
+        #[arg(long, value_name = "expanded|template")]
+        openapi_path_params: Option<crate::openapi::PathParams>,
     },
     /// Validate the annotations: exit 0 when valid, 1 with file:line:col
     /// diagnostics when not.
@@ -228,11 +234,13 @@ pub fn run(command: Command) -> ExitCode {
             output,
             title,
             api_version,
+            openapi_path_params,
         } => with_table(&input, &reflect, |compiled| {
             let defaults = crate::openapi::OpenApiOptions::default();
             let options = crate::openapi::OpenApiOptions {
                 title: title.unwrap_or(defaults.title),
                 version: api_version.unwrap_or(defaults.version),
+                path_params: openapi_path_params.unwrap_or(defaults.path_params),
                 ..defaults
             };
             let document = crate::openapi::document(&compiled.table, &options);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use restgate::compile::{Descriptors, Input, RouteTable};
-use restgate::openapi::{document, OpenApiOptions};
+use restgate::openapi::{document, OpenApiOptions, PathParams};
 use serde_json::{json, Value};
 
 fn manifest(path: &str) -> PathBuf {
@@ -19,6 +19,16 @@ fn manifest(path: &str) -> PathBuf {
 fn bundled() -> Value {
     let compiled = RouteTable::compile(&Descriptors::bundled()).expect("the example compiles");
     document(&compiled.table, &OpenApiOptions::default())
+}
+
+/// The bundled example's document with each variable one parameter.
+fn bundled_template_form() -> Value {
+    let compiled = RouteTable::compile(&Descriptors::bundled()).expect("the example compiles");
+    let options = OpenApiOptions {
+        path_params: PathParams::Template,
+        ..OpenApiOptions::default()
+    };
+    document(&compiled.table, &options)
 }
 
 fn from_protos(file: &str, include: Option<&str>) -> Value {
@@ -84,6 +94,7 @@ fn param<'a>(operation: &'a Value, location: &str, name: &str) -> &'a Value {
 #[test]
 fn bundled_example_document_is_valid_openapi_3_1() {
     validate("example", &bundled());
+    validate("example_template_form", &bundled_template_form());
 }
 
 #[test]
@@ -229,7 +240,7 @@ fn schemas_are_proto3_json() {
 
 #[test]
 fn resource_names_are_one_patterned_parameter_and_verbs_stay_literal() {
-    let doc = bundled();
+    let doc = bundled_template_form();
     let publish = &doc["paths"]["/v1/{name}:publish"]["post"];
     assert_eq!(publish["operationId"], "BlogService_PublishPost");
     let name = param(publish, "path", "name");
@@ -248,6 +259,39 @@ fn resource_names_are_one_patterned_parameter_and_verbs_stay_literal() {
     let create = &doc["paths"]["/v1/{parent}/posts"]["post"];
     assert!(create["responses"]["201"]["headers"]["Location"].is_object());
     assert!(create["responses"]["201"]["headers"].get("ETag").is_none());
+}
+
+#[test]
+fn resource_names_expand_into_one_parameter_per_segment() {
+    let doc = bundled();
+    let paths = doc["paths"].as_object().unwrap();
+    let get = &paths["/v1/blogs/{blog}/posts/{post}"]["get"];
+    assert_eq!(get["operationId"], "BlogService_GetPost");
+    for name in ["blog", "post"] {
+        let p = param(get, "path", name);
+        assert_eq!(p["schema"], json!({ "type": "string" }), "{name}");
+        let text = p["description"].as_str().unwrap();
+        assert!(
+            text.contains("`name`") && text.contains("`blogs/{blog}/posts/{post}`"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        paths["/v1/blogs/{blog}/posts"]["post"]["operationId"],
+        "BlogService_CreatePost"
+    );
+    assert_eq!(
+        paths["/v1/blogs/{blog}/posts/{post}:publish"]["post"]["operationId"],
+        "BlogService_PublishPost"
+    );
+    // `**` has no segment count: it stays one parameter.
+    assert_eq!(
+        param(&paths["/v1/posts/{name}"]["get"], "path", "name")["schema"]["pattern"],
+        "^.*$"
+    );
+    assert!(!paths
+        .keys()
+        .any(|p| p.contains("{parent}") || p.contains("_1}")));
 }
 
 #[test]
@@ -293,7 +337,7 @@ fn fixture_covers_every_field_kind() {
     }
     assert_eq!(param(echo, "query", "big")["schema"]["type"], "integer");
     // The check binding fills nested.name from the path and takes the body `*`.
-    let check = &doc["paths"]["/v1/echo/{nested.name}:check"]["post"];
+    let check = &doc["paths"]["/v1/echo/shelves/{shelve}/books/{book}:check"]["post"];
     assert!(check["parameters"]
         .as_array()
         .unwrap()
@@ -363,10 +407,7 @@ message Req { string name = 1; }
     let get = &doc["paths"]["/v1/{wildcard1}/status/{text}"]["get"];
     assert_eq!(get["operationId"], "Svc_Get");
     assert_eq!(param(get, "path", "wildcard1")["required"], true);
-    assert_eq!(
-        doc["paths"]["/v2/{name}"]["get"]["operationId"],
-        "Svc_Get_1"
-    );
+    assert_eq!(doc["paths"]["/v2/x/{x}"]["get"]["operationId"], "Svc_Get_1");
     assert_eq!(
         doc["x-restgate-undocumented"],
         json!([{ "method": "FOO", "path": "/v1/foo", "rpc": "Svc/Get" }])

@@ -26,7 +26,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::compile::{Descriptors, Diagnostics, Input, RouteTable};
-use crate::openapi::{self, OpenApiOptions};
+use crate::openapi::{self, OpenApiOptions, PathParams};
 
 /// Why the build step failed.
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +153,15 @@ impl Builder {
     pub fn openapi_info(mut self, title: impl Into<String>, version: impl Into<String>) -> Self {
         self.openapi.title = title.into();
         self.openapi.version = version.into();
+        self
+    }
+
+    /// How the OpenAPI document writes a path variable spanning several
+    /// segments (default: [`PathParams::Expanded`], one parameter per `*`,
+    /// what client generators can call; [`PathParams::Template`] keeps one
+    /// parameter per variable).
+    pub fn openapi_path_params(mut self, style: PathParams) -> Self {
+        self.openapi.path_params = style;
         self
     }
 

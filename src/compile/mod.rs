@@ -10,6 +10,7 @@
 //! Pure: no sockets, no async. Everything that serves, documents or generates
 //! code reads the table this room builds, never the annotations themselves.
 
+mod behavior;
 mod binding;
 mod diagnostic;
 mod error;
@@ -20,6 +21,7 @@ mod source;
 mod table;
 mod template;
 
+pub use behavior::FieldBehavior;
 pub use binding::{Body, BoundField};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use error::{CompileError, RouteError};

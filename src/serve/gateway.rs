@@ -35,6 +35,8 @@ pub struct ServeOptions {
     pub json: JsonOptions,
     /// Extra request headers passed to the service as metadata.
     pub forward_headers: Vec<HeaderName>,
+    /// How `/openapi.json` writes variables spanning several segments.
+    pub openapi_path_params: crate::openapi::PathParams,
     /// How idempotent calls (PUT, GET, DELETE) are retried.
     pub retry: RetryPolicy,
     /// How long the answer of a keyed POST is kept for replay.
@@ -75,6 +77,7 @@ impl Default for ServeOptions {
             max_body_bytes: 4 * 1024 * 1024,
             json: JsonOptions::default(),
             forward_headers: Vec::new(),
+            openapi_path_params: crate::openapi::PathParams::default(),
             retry: RetryPolicy::default(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
             max_concurrent_requests: None,
@@ -210,6 +213,7 @@ impl Shared {
         }
         let openapi_options = crate::openapi::OpenApiOptions {
             proto_field_names: options.json.proto_field_names,
+            path_params: options.openapi_path_params,
             ..crate::openapi::OpenApiOptions::default()
         };
         let openapi = serde_json::to_vec(&crate::openapi::document(&table, &openapi_options))

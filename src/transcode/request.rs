@@ -54,7 +54,9 @@ pub fn build_request(
         (Body::Whole, true) => {
             if mask_field.is_some() {
                 let value = parse_json(parts.body)?;
-                present_paths = Some(mask::paths_present(&input, &value));
+                let paths = mask::paths_present(&input, &value);
+                refuse_output_only(&input, &paths, "")?;
+                present_paths = Some(paths);
                 json::from_value(input.clone(), value, options)?
             } else {
                 json::from_slice(input.clone(), parts.body, options)?
@@ -67,7 +69,9 @@ pub fn build_request(
                 Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
                     if mask_field.is_some() {
                         let value = parse_json(parts.body)?;
-                        present_paths = Some(mask::paths_present(&m, &value));
+                        let paths = mask::paths_present(&m, &value);
+                        refuse_output_only(&m, &paths, &format!("{}.", field.path))?;
+                        present_paths = Some(paths);
                         Value::Message(json::from_value(m, value, options)?)
                     } else {
                         Value::Message(json::from_slice(m, parts.body, options)?)
@@ -109,6 +113,20 @@ pub fn build_request(
         message.set_field(&mask, Value::Message(value));
     }
     Ok(message)
+}
+
+/// A PATCH body may not carry an output-only field (the document marks it
+/// `readOnly`): the service sets it, and the mask built from the body would
+/// ask to write it. `prefix` is the body field's path, for the message.
+fn refuse_output_only(
+    message: &MessageDescriptor,
+    paths: &[String],
+    prefix: &str,
+) -> Result<(), TranscodeError> {
+    match mask::output_only(message, paths) {
+        Some(path) => Err(TranscodeError::OutputOnly(format!("{prefix}{path}"))),
+        None => Ok(()),
+    }
 }
 
 /// A `google.api.HttpBody` (of type `descriptor`) holding the raw body and
