@@ -480,6 +480,7 @@ impl Settings {
                 },
                 forward_headers,
                 openapi_path_params: self.openapi_path_params.unwrap_or_default(),
+                openapi_license: None,
                 retry: RetryPolicy {
                     attempts: retry_attempts,
                     ..RetryPolicy::default()

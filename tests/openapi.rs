@@ -230,7 +230,11 @@ fn schemas_are_proto3_json() {
         json!({ "type": "string" })
     );
     assert_eq!(p["tags"]["items"]["type"], "string");
-    assert_eq!(resolve(&doc, &p["role"])["enum"][3], "ROLE_ADMIN");
+    let role = resolve(&doc, &p["role"]["anyOf"][0]);
+    assert_eq!(role["type"], "string");
+    assert_eq!(role["enum"][3], "ROLE_ADMIN");
+    assert_eq!(role["x-restgate-enum-numbers"]["ROLE_ADMIN"], 3);
+    assert_eq!(p["role"]["anyOf"][1]["type"], "integer");
     assert_eq!(
         p["address"]["$ref"],
         "#/components/schemas/examples.v1.Address"

@@ -156,6 +156,13 @@ impl Builder {
         self
     }
 
+    /// The OpenAPI document's `info.license`: the API's licence as an SPDX
+    /// identifier, e.g. `Apache-2.0` (default: none).
+    pub fn openapi_license(mut self, spdx: impl Into<String>) -> Self {
+        self.openapi.license = Some(spdx.into());
+        self
+    }
+
     /// How the OpenAPI document writes a path variable spanning several
     /// segments (default: [`PathParams::Expanded`], one parameter per `*`,
     /// what client generators can call; [`PathParams::Template`] keeps one

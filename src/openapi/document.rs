@@ -24,6 +24,9 @@ pub struct OpenApiOptions {
     /// How variables spanning several segments are written
     /// (`--openapi-path-params`).
     pub path_params: PathParams,
+    /// `info.license`: the API's licence as an SPDX identifier
+    /// (`Apache-2.0`); `None` leaves it out, as only the API's owner knows it.
+    pub license: Option<String>,
 }
 
 impl Default for OpenApiOptions {
@@ -33,6 +36,7 @@ impl Default for OpenApiOptions {
             version: "0.0.0".to_owned(),
             proto_field_names: false,
             path_params: PathParams::default(),
+            license: None,
         }
     }
 }
@@ -133,6 +137,9 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
             "responses": responses::components(status_key),
         },
     });
+    if let Some(id) = &options.license {
+        doc["info"]["license"] = json!({ "name": id, "identifier": id });
+    }
     if !undocumented.is_empty() {
         doc["x-restgate-undocumented"] = Value::Array(undocumented);
     }

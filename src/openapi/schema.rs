@@ -113,11 +113,19 @@ impl Schemas {
         }
     }
 
+    /// An enum value in JSON: its name (the named schema, one string type),
+    /// or a number. proto3 JSON reads either, and its enums are open: a
+    /// number with no name is kept, and replies write it as that number.
     fn enumeration(&mut self, e: &EnumDescriptor) -> Value {
         if e.full_name() == "google.protobuf.NullValue" {
             return json!({ "type": "null" });
         }
-        self.reference(e.full_name(), || Named::Enum(e.clone()))
+        let named = self.reference(e.full_name(), || Named::Enum(e.clone()));
+        json!({ "anyOf": [named, {
+            "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX,
+            "description": "The value's number, which requests may send instead of its name; \
+                replies write a name where the enum has one, else the number.",
+        }] })
     }
 
     fn reference(&mut self, name: &str, named: impl FnOnce() -> Named) -> Value {
@@ -229,12 +237,13 @@ pub(super) const ENUM_NUMBERS: &str = "x-restgate-enum-numbers";
 
 /// An enum, each value's comment in the description.
 ///
-/// In JSON, a string schema of its value names: what replies carry, and one
-/// JSON type, as client generators need. Requests may send the numbers too
-/// (proto3 JSON reads both); `x-restgate-enum-numbers` maps each name to its
-/// number, an extension that tools which do not know it pass over, leaving
-/// the schema itself a plain string enum. In a path or query string, where
-/// every value is text, the names and the numbers (`"1"`) are all listed.
+/// In JSON, the named schema is a string schema of its value names: what
+/// replies carry, and one JSON type, as client generators need. Fields
+/// reach it through [`Schemas::enumeration`], which admits a number beside
+/// it; `x-restgate-enum-numbers` maps each name to its number, an extension
+/// that tools which do not know it pass over. In a path or query string,
+/// where every value is text and only named values are taken, the names and
+/// their numbers (`"1"`) are all listed.
 fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
     let names = e.values().map(|v| Value::from(v.name()));
     let mut lines: Vec<String> = comments::of(&e.parent_file(), e.path())
@@ -256,7 +265,6 @@ fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
                 .values()
                 .map(|v| (v.name().to_owned(), Value::from(v.number())))
                 .collect();
-            lines.push("Requests may send a value's number instead of its name.".to_owned());
             json!({ "type": "string", "enum": names.collect::<Vec<_>>(), ENUM_NUMBERS: numbers })
         }
         Form::Text => {
@@ -325,7 +333,14 @@ mod tests {
             ("flag", json!({ "type": "boolean" })),
             (
                 "color",
-                json!({ "$ref": "#/components/schemas/testing.v1.Color" }),
+                json!({ "anyOf": [
+                    { "$ref": "#/components/schemas/testing.v1.Color" },
+                    {
+                        "type": "integer", "format": "int32",
+                        "minimum": i32::MIN, "maximum": i32::MAX,
+                        "description": "The value's number, which requests may send instead of its name; replies write a name where the enum has one, else the number.",
+                    },
+                ] }),
             ),
             (
                 "tags",
@@ -353,7 +368,7 @@ mod tests {
         );
         assert_eq!(p["bigs"]["items"]["format"], "int64");
         assert_eq!(
-            p["colors"]["items"]["$ref"],
+            p["colors"]["items"]["anyOf"][0]["$ref"],
             "#/components/schemas/testing.v1.Color"
         );
         assert_eq!(p["at"]["format"], "date-time");
@@ -430,5 +445,12 @@ mod tests {
             Schemas::new(false).enumeration(&null),
             json!({ "type": "null" })
         );
+        let color = pool.get_enum_by_name("testing.v1.Color").unwrap();
+        let field = Schemas::new(false).enumeration(&color);
+        assert_eq!(
+            field["anyOf"][0],
+            json!({ "$ref": "#/components/schemas/testing.v1.Color" })
+        );
+        assert_eq!(field["anyOf"][1]["type"], "integer");
     }
 }
