@@ -9,8 +9,10 @@
 //! create request's path (`$request.path.user_id`); the item's own comes
 //! from the reply (`$response.body#/accountId`, or a resource `name`). When
 //! one cannot be written so (one segment of a resource name, as in the
-//! expanded `/v1/blogs/{blog}/posts/{post}`), that operation gets no link:
-//! its `Location` still names the item.
+//! expanded `/v1/blogs/{blog}/posts/{post}`), the link goes to another
+//! binding of the same RPC that takes the whole name, if there is one
+//! (`/v1/posts/{name=**}`); else that operation gets no link, and
+//! `Location` still names the item.
 
 use http::Method;
 use serde_json::{json, Map, Value};
@@ -37,6 +39,7 @@ pub(super) fn of(
     else {
         return out;
     };
+    let collection_len = create.template.segments().len();
     for (route, place) in routes.iter().zip(placed) {
         let Some((target, id)) = place else {
             continue;
@@ -45,7 +48,6 @@ pub(super) fn of(
         if !wanted || route.template.as_str() != item.template.as_str() {
             continue;
         }
-        let collection_len = create.template.segments().len();
         let parameters: Option<Map<String, Value>> = target
             .params
             .iter()
@@ -54,23 +56,81 @@ pub(super) fn of(
                 Some((param.name.clone(), Value::String(value)))
             })
             .collect();
-        if let Some(parameters) = parameters {
-            let verb = if route.method == Method::GET {
-                "Gets"
-            } else {
-                "Replaces"
-            };
-            out.insert(
-                id.clone(),
-                json!({
-                    "operationId": id,
-                    "parameters": parameters,
-                    "description": format!("{verb} the created resource."),
-                }),
-            );
+        match parameters {
+            Some(parameters) => insert(&mut out, route, id, parameters),
+            None => other_binding(create, route, routes, placed, schemas, &mut out),
         }
     }
     out
+}
+
+fn insert(out: &mut Map<String, Value>, route: &Route, id: &str, parameters: Map<String, Value>) {
+    let verb = if route.method == Method::GET {
+        "Gets"
+    } else {
+        "Replaces"
+    };
+    out.insert(
+        id.to_owned(),
+        json!({
+            "operationId": id,
+            "parameters": parameters,
+            "description": format!("{verb} the created resource."),
+        }),
+    );
+}
+
+/// When the item route's parameters cannot all be filled, another binding
+/// of the same RPC and method whose every parameter is a whole variable
+/// naming a field of the reply (`GET /v1/posts/{name=**}` with the reply's
+/// `name`): the same operation on the same item.
+fn other_binding(
+    create: &Route,
+    item_route: &Route,
+    routes: &[Route],
+    placed: &[Option<(OpenApiPath, String)>],
+    schemas: &Schemas,
+    out: &mut Map<String, Value>,
+) {
+    let reply = create.rpc.output();
+    for (route, place) in routes.iter().zip(placed) {
+        let Some((target, id)) = place else {
+            continue;
+        };
+        let same = route.rpc == item_route.rpc
+            && route.method == item_route.method
+            && route.template.as_str() != item_route.template.as_str();
+        if !same {
+            continue;
+        }
+        let parameters: Option<Map<String, Value>> = target
+            .params
+            .iter()
+            .map(|param| {
+                let bound = route.path_fields.get(param.variable?)?;
+                if param.segment_of.is_some() {
+                    return None;
+                }
+                let mut message = reply.clone();
+                let mut pointer = Vec::new();
+                for (k, part) in bound.path.parts().iter().enumerate() {
+                    let field = message.get_field_by_name(part)?;
+                    pointer.push(schemas.property_name(&field));
+                    if k + 1 < bound.path.parts().len() {
+                        match field.kind() {
+                            prost_reflect::Kind::Message(inner) => message = inner,
+                            _ => return None,
+                        }
+                    }
+                }
+                let value = format!("$response.body#/{}", pointer.join("/"));
+                Some((param.name.clone(), Value::String(value)))
+            })
+            .collect();
+        if let Some(parameters) = parameters {
+            insert(out, route, id, parameters);
+        }
+    }
 }
 
 /// The runtime expression that fills `param` of the item's path.
@@ -146,8 +206,17 @@ mod tests {
                 "account_id": "$response.body#/accountId",
             })
         );
-        // One segment of a resource name has no runtime expression.
-        assert!(links(PathParams::Expanded, "/v1/blogs/{blog}/posts").is_null());
+        // One segment of a resource name has no runtime expression: the link
+        // goes to the binding that takes the whole name.
+        let posts = links(PathParams::Expanded, "/v1/blogs/{blog}/posts");
+        assert_eq!(
+            posts,
+            serde_json::json!({ "BlogService_GetPost_1": {
+                "operationId": "BlogService_GetPost_1",
+                "parameters": { "name": "$response.body#/name" },
+                "description": "Gets the created resource.",
+            } })
+        );
         let posts = links(PathParams::Template, "/v1/{parent}/posts");
         assert_eq!(
             posts["BlogService_GetPost"]["parameters"],
