@@ -140,6 +140,24 @@ fn create_is_201_with_location_and_takes_an_idempotency_key() {
     assert!(create["responses"].get("200").is_none());
     let key = param(create, "header", "Idempotency-Key");
     assert_eq!(key["required"], false);
+    // What the gateway takes: 1 to 255 visible ASCII characters and spaces.
+    assert_eq!(key["schema"]["pattern"], "^[ -~]*[!-~][ -~]*$");
+    assert_eq!(key["schema"]["maxLength"], 255);
+    assert_eq!(
+        created["headers"]["Location"]["schema"],
+        json!({ "type": "string", "format": "uri-reference" })
+    );
+    assert_eq!(created["headers"]["ETag"]["schema"]["type"], "string");
+    assert_eq!(
+        created["links"]["UserService_GetUser"]["parameters"]["user_id"],
+        "$response.body#/userId"
+    );
+    assert_eq!(doc["servers"], json!([{ "url": "/" }]));
+    assert_eq!(doc["security"], json!([]));
+    assert!(
+        doc["info"].get("license").is_none(),
+        "only the API's owner knows it"
+    );
     let body = &create["requestBody"];
     assert_eq!(body["required"], true);
     assert_eq!(
@@ -211,6 +229,44 @@ fn list_has_typed_query_parameters() {
         json!({ "type": "array", "items": { "type": "string" } })
     );
     assert!(list.get("requestBody").is_none());
+}
+
+/// `google.api.field_behavior`: OUTPUT_ONLY is `readOnly`, REQUIRED is
+/// `required`, and a request body is required only when what it fills is.
+#[test]
+fn field_behavior_is_read_only_and_required() {
+    let doc = bundled();
+    let schemas = &doc["components"]["schemas"];
+    let user = &schemas["examples.v1.User"]["properties"];
+    for field in ["userId", "createTime", "updateTime", "etag"] {
+        assert_eq!(user[field]["readOnly"], true, "{field}");
+    }
+    assert!(user["displayName"].get("readOnly").is_none());
+    let post = &schemas["examples.v1.Post"]["properties"];
+    assert_eq!(post["state"]["readOnly"], true);
+    assert!(schemas["examples.v1.User"].get("required").is_none());
+    let paths = &doc["paths"];
+    assert_eq!(paths["/v1/users"]["post"]["requestBody"]["required"], true);
+    assert_eq!(
+        paths["/v1/users/{user_id}"]["patch"]["requestBody"]["required"],
+        true
+    );
+    for (path, method) in [
+        ("/v1/users:import", "post"),
+        ("/v1/users:lookup", "post"),
+        ("/v1/blogs/{blog}/posts/{post}:publish", "post"),
+    ] {
+        assert_eq!(
+            paths[path][method]["requestBody"]["required"], false,
+            "{method} {path}"
+        );
+    }
+    let list = &paths["/v1/users"]["get"];
+    let size = &param(list, "query", "pageSize")["schema"];
+    assert_eq!(
+        (&size["minimum"], &size["maximum"]),
+        (&json!(i32::MIN), &json!(i32::MAX))
+    );
 }
 
 #[test]
@@ -477,4 +533,55 @@ fn http_body_fields_are_raw_bodies_of_any_media_type() {
     let mirror = &doc["paths"]["/v1/media:mirror"]["post"];
     assert_eq!(mirror["requestBody"]["content"]["*/*"]["schema"], raw);
     assert_eq!(mirror["responses"]["200"]["content"]["*/*"]["schema"], raw);
+}
+
+/// A user's proto importing the built-in `google/api/field_behavior.proto`:
+/// REQUIRED fields are `required` (with `body: "*"`, those the path does
+/// not fill make the body required), OUTPUT_ONLY ones `readOnly`.
+#[test]
+fn required_fields_are_listed_and_make_the_body_required() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("notes.proto");
+    std::fs::write(
+        &file,
+        r#"syntax = "proto3";
+package notes.v1;
+import "google/api/annotations.proto";
+import "google/api/field_behavior.proto";
+service Notes {
+  rpc Send(Note) returns (Note) { option (google.api.http) = { post: "/v1/{box}/notes:send" body: "*" }; }
+  rpc Tag(Tagging) returns (Note) { option (google.api.http) = { post: "/v1/{box}/notes:tag" body: "*" }; }
+}
+message Note {
+  string box = 1 [(google.api.field_behavior) = REQUIRED];
+  string text = 2 [(google.api.field_behavior) = REQUIRED];
+  string id = 3 [(google.api.field_behavior) = OUTPUT_ONLY];
+}
+message Tagging {
+  string box = 1 [(google.api.field_behavior) = REQUIRED];
+  string tag = 2;
+}
+"#,
+    )
+    .unwrap();
+    let input = Input::Protos {
+        files: vec![file],
+        includes: vec![dir.path().to_owned()],
+    };
+    let compiled = RouteTable::load(&input).unwrap_or_else(|e| panic!("compiles: {e}"));
+    let doc = document(&compiled.table, &OpenApiOptions::default());
+    let note = &doc["components"]["schemas"]["notes.v1.Note"];
+    assert_eq!(note["required"], json!(["box", "text"]));
+    assert_eq!(note["properties"]["id"]["readOnly"], true);
+    let paths = &doc["paths"];
+    assert_eq!(
+        paths["/v1/{box}/notes:send"]["post"]["requestBody"]["required"],
+        true
+    );
+    // Only `box` is REQUIRED, and the path fills it.
+    assert_eq!(
+        paths["/v1/{box}/notes:tag"]["post"]["requestBody"]["required"],
+        false
+    );
+    validate("notes", &doc);
 }
