@@ -18,6 +18,7 @@ const EMBEDDED: &[&str] = &[
     "google/api/annotations.proto",
     "google/api/http.proto",
     "google/api/httpbody.proto",
+    "google/api/field_behavior.proto",
     "grpc/health/v1/health.proto",
     "examples/v1/users.proto",
     "examples/v1/blogs.proto",

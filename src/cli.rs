@@ -73,6 +73,16 @@ pub enum Command {
         /// The document's info.version, the API's own [default: 0.0.0].
         #[arg(long)]
         api_version: Option<String>,
+        /// How a path variable spanning several segments is written:
+        /// `expanded`, one parameter per `*` (`/v1/blogs/{blog}/posts/{post}`,
+        /// what client generators can call), or `template`, one parameter
+        /// holding the `/`s (`/v1/{name}`) [default: expanded].
+        #[arg(long, value_name = "expanded|template")]
+        openapi_path_params: Option<crate::openapi::PathParams>,
+        /// The document's info.license, the API's licence as an SPDX
+        /// identifier (e.g. Apache-2.0) [default: none].
+        #[arg(long, value_name = "SPDX")]
+        license: Option<String>,
     },
     /// Validate the annotations: exit 0 when valid, 1 with file:line:col
     /// diagnostics when not.
@@ -280,11 +290,15 @@ pub fn run(command: Command) -> ExitCode {
             output,
             title,
             api_version,
+            openapi_path_params,
+            license,
         } => with_table(&input, &reflect, &compile, |compiled| {
             let defaults = crate::openapi::OpenApiOptions::default();
             let options = crate::openapi::OpenApiOptions {
                 title: title.unwrap_or(defaults.title),
                 version: api_version.unwrap_or(defaults.version),
+                path_params: openapi_path_params.unwrap_or(defaults.path_params),
+                license,
                 ..defaults
             };
             let document = crate::openapi::document(&compiled.table, &options);
@@ -376,6 +390,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
     };
     init_logging(config.log_format);
     if args.demo {
+        // The bundled example is restgate's own API, under its licence.
+        config.options.openapi_license = Some(env!("CARGO_PKG_LICENSE").to_owned());
         match crate::serve::start_example_service() {
             Ok(addr) => config.upstreams.default = format!("http://{addr}").parse().ok(),
             Err(e) => {

@@ -156,6 +156,13 @@ pub struct Settings {
     /// [default: false].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub proto_field_names: Option<bool>,
+    /// How /openapi.json writes a path variable spanning several segments:
+    /// `expanded` (one parameter per `*`, `/v1/blogs/{blog}/posts/{post}`,
+    /// what client generators can call) or `template` (one parameter
+    /// holding the `/`s, `/v1/{name}`) [default: expanded].
+    #[arg(long, value_name = "expanded|template")]
+    #[serde(default, deserialize_with = "from_str")]
+    pub openapi_path_params: Option<crate::openapi::PathParams>,
     /// Another request header to pass to the service as metadata; repeatable.
     #[arg(long = "forward-header", value_name = "NAME")]
     #[serde(default, deserialize_with = "one_or_many")]
@@ -415,6 +422,7 @@ impl Settings {
             ignore_unknown_fields: over.ignore_unknown_fields.or(self.ignore_unknown_fields),
             emit_unpopulated: over.emit_unpopulated.or(self.emit_unpopulated),
             proto_field_names: over.proto_field_names.or(self.proto_field_names),
+            openapi_path_params: over.openapi_path_params.or(self.openapi_path_params),
             forward_header: list(self.forward_header, over.forward_header),
             max_concurrent_requests: over
                 .max_concurrent_requests
@@ -514,6 +522,8 @@ impl Settings {
                     ..JsonOptions::default()
                 },
                 forward_headers,
+                openapi_path_params: self.openapi_path_params.unwrap_or_default(),
+                openapi_license: None,
                 retry: RetryPolicy {
                     attempts: retry_attempts,
                     ..RetryPolicy::default()

@@ -139,3 +139,48 @@ async fn a_field_given_twice_in_a_patch_body_is_400_and_never_sent() {
     );
     assert_eq!(fixture.calls("UpdateWidget"), 0);
 }
+
+/// What the document marks `readOnly` (`google.api.field_behavior`
+/// OUTPUT_ONLY) a PATCH body may not carry: the gateway answers 400 naming
+/// the field, before the service is asked (its own refusal reads
+/// differently), and the user is left as it was. Writable fields pass.
+#[tokio::test]
+async fn output_only_fields_are_refused_in_a_patch_body() {
+    let gw = Gateway::example(start_example().await).await;
+    let created = gw
+        .post("/v1/users", &json!({"displayName": "Ada"}))
+        .await
+        .assert_json(201);
+    let id = created["userId"].as_str().expect("userId");
+    let path = format!("/v1/users/{id}");
+    for (body, field) in [
+        (json!({"etag": "x"}), "user.etag"),
+        (json!({"userId": id}), "user.user_id"),
+        (
+            json!({"createTime": null, "email": "a@b.c"}),
+            "user.create_time",
+        ),
+        (
+            json!({"update_time": "2024-01-01T00:00:00Z"}),
+            "user.update_time",
+        ),
+    ] {
+        let error = gw.patch(&path, &body).await.assert_error(400, 3);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("{field} is output only")),
+            "{body}: {message}"
+        );
+    }
+    assert_eq!(gw.get(&path).await.assert_json(200), created);
+    let patched = gw
+        .patch(&path, &json!({"email": "ada@example.com"}))
+        .await
+        .assert_json(200);
+    assert_eq!(patched["email"], "ada@example.com");
+    // A replace may echo what a get answered: the service keeps its own.
+    let mut whole = patched.clone();
+    whole["displayName"] = json!("Ada King");
+    let replaced = gw.put(&path, &whole).await.assert_json(200);
+    assert_eq!(replaced["createTime"], patched["createTime"]);
+}

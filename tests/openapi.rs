@@ -10,7 +10,7 @@ mod support;
 use std::path::PathBuf;
 
 use restgate::compile::{Descriptors, Input, RouteTable};
-use restgate::openapi::{document, OpenApiOptions};
+use restgate::openapi::{document, OpenApiOptions, PathParams};
 use serde_json::{json, Value};
 use support::openapi_validator::validate_openapi as validate;
 
@@ -21,6 +21,16 @@ fn manifest(path: &str) -> PathBuf {
 fn bundled() -> Value {
     let compiled = RouteTable::compile(&Descriptors::bundled()).expect("the example compiles");
     document(&compiled.table, &OpenApiOptions::default())
+}
+
+/// The bundled example's document with each variable one parameter.
+fn bundled_template_form() -> Value {
+    let compiled = RouteTable::compile(&Descriptors::bundled()).expect("the example compiles");
+    let options = OpenApiOptions {
+        path_params: PathParams::Template,
+        ..OpenApiOptions::default()
+    };
+    document(&compiled.table, &options)
 }
 
 fn from_protos(file: &str, include: Option<&str>) -> Value {
@@ -55,6 +65,7 @@ fn param<'a>(operation: &'a Value, location: &str, name: &str) -> &'a Value {
 #[test]
 fn bundled_example_document_is_valid_openapi_3_1() {
     validate("example", &bundled());
+    validate("example_template_form", &bundled_template_form());
 }
 
 #[test]
@@ -100,6 +111,24 @@ fn create_is_201_with_location_and_takes_an_idempotency_key() {
     assert!(create["responses"].get("200").is_none());
     let key = param(create, "header", "Idempotency-Key");
     assert_eq!(key["required"], false);
+    // What the gateway takes: 1 to 255 visible ASCII characters and spaces.
+    assert_eq!(key["schema"]["pattern"], "^[ -~]*[!-~][ -~]*$");
+    assert_eq!(key["schema"]["maxLength"], 255);
+    assert_eq!(
+        created["headers"]["Location"]["schema"],
+        json!({ "type": "string", "format": "uri-reference" })
+    );
+    assert_eq!(created["headers"]["ETag"]["schema"]["type"], "string");
+    assert_eq!(
+        created["links"]["UserService_GetUser"]["parameters"]["user_id"],
+        "$response.body#/userId"
+    );
+    assert_eq!(doc["servers"], json!([{ "url": "/" }]));
+    assert_eq!(doc["security"], json!([]));
+    assert!(
+        doc["info"].get("license").is_none(),
+        "only the API's owner knows it"
+    );
     let body = &create["requestBody"];
     assert_eq!(body["required"], true);
     assert_eq!(
@@ -173,6 +202,44 @@ fn list_has_typed_query_parameters() {
     assert!(list.get("requestBody").is_none());
 }
 
+/// `google.api.field_behavior`: OUTPUT_ONLY is `readOnly`, REQUIRED is
+/// `required`, and a request body is required only when what it fills is.
+#[test]
+fn field_behavior_is_read_only_and_required() {
+    let doc = bundled();
+    let schemas = &doc["components"]["schemas"];
+    let user = &schemas["examples.v1.User"]["properties"];
+    for field in ["userId", "createTime", "updateTime", "etag"] {
+        assert_eq!(user[field]["readOnly"], true, "{field}");
+    }
+    assert!(user["displayName"].get("readOnly").is_none());
+    let post = &schemas["examples.v1.Post"]["properties"];
+    assert_eq!(post["state"]["readOnly"], true);
+    assert!(schemas["examples.v1.User"].get("required").is_none());
+    let paths = &doc["paths"];
+    assert_eq!(paths["/v1/users"]["post"]["requestBody"]["required"], true);
+    assert_eq!(
+        paths["/v1/users/{user_id}"]["patch"]["requestBody"]["required"],
+        true
+    );
+    for (path, method) in [
+        ("/v1/users:import", "post"),
+        ("/v1/users:lookup", "post"),
+        ("/v1/blogs/{blog}/posts/{post}:publish", "post"),
+    ] {
+        assert_eq!(
+            paths[path][method]["requestBody"]["required"], false,
+            "{method} {path}"
+        );
+    }
+    let list = &paths["/v1/users"]["get"];
+    let size = &param(list, "query", "pageSize")["schema"];
+    assert_eq!(
+        (&size["minimum"], &size["maximum"]),
+        (&json!(i32::MIN), &json!(i32::MAX))
+    );
+}
+
 #[test]
 fn schemas_are_proto3_json() {
     let doc = bundled();
@@ -190,7 +257,11 @@ fn schemas_are_proto3_json() {
         json!({ "type": "string" })
     );
     assert_eq!(p["tags"]["items"]["type"], "string");
-    assert_eq!(resolve(&doc, &p["role"])["enum"][3], "ROLE_ADMIN");
+    let role = resolve(&doc, &p["role"]["anyOf"][0]);
+    assert_eq!(role["type"], "string");
+    assert_eq!(role["enum"][3], "ROLE_ADMIN");
+    assert_eq!(role["x-restgate-enum-numbers"]["ROLE_ADMIN"], 3);
+    assert_eq!(p["role"]["anyOf"][1]["type"], "integer");
     assert_eq!(
         p["address"]["$ref"],
         "#/components/schemas/examples.v1.Address"
@@ -200,7 +271,7 @@ fn schemas_are_proto3_json() {
 
 #[test]
 fn resource_names_are_one_patterned_parameter_and_verbs_stay_literal() {
-    let doc = bundled();
+    let doc = bundled_template_form();
     let publish = &doc["paths"]["/v1/{name}:publish"]["post"];
     assert_eq!(publish["operationId"], "BlogService_PublishPost");
     let name = param(publish, "path", "name");
@@ -219,6 +290,39 @@ fn resource_names_are_one_patterned_parameter_and_verbs_stay_literal() {
     let create = &doc["paths"]["/v1/{parent}/posts"]["post"];
     assert!(create["responses"]["201"]["headers"]["Location"].is_object());
     assert!(create["responses"]["201"]["headers"].get("ETag").is_none());
+}
+
+#[test]
+fn resource_names_expand_into_one_parameter_per_segment() {
+    let doc = bundled();
+    let paths = doc["paths"].as_object().unwrap();
+    let get = &paths["/v1/blogs/{blog}/posts/{post}"]["get"];
+    assert_eq!(get["operationId"], "BlogService_GetPost");
+    for name in ["blog", "post"] {
+        let p = param(get, "path", name);
+        assert_eq!(p["schema"], json!({ "type": "string" }), "{name}");
+        let text = p["description"].as_str().unwrap();
+        assert!(
+            text.contains("`name`") && text.contains("`blogs/{blog}/posts/{post}`"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        paths["/v1/blogs/{blog}/posts"]["post"]["operationId"],
+        "BlogService_CreatePost"
+    );
+    assert_eq!(
+        paths["/v1/blogs/{blog}/posts/{post}:publish"]["post"]["operationId"],
+        "BlogService_PublishPost"
+    );
+    // `**` has no segment count: it stays one parameter.
+    assert_eq!(
+        param(&paths["/v1/posts/{name}"]["get"], "path", "name")["schema"]["pattern"],
+        "^.*$"
+    );
+    assert!(!paths
+        .keys()
+        .any(|p| p.contains("{parent}") || p.contains("_1}")));
 }
 
 #[test]
@@ -264,7 +368,7 @@ fn fixture_covers_every_field_kind() {
     }
     assert_eq!(param(echo, "query", "big")["schema"]["type"], "integer");
     // The check binding fills nested.name from the path and takes the body `*`.
-    let check = &doc["paths"]["/v1/echo/{nested.name}:check"]["post"];
+    let check = &doc["paths"]["/v1/echo/shelves/{shelve}/books/{book}:check"]["post"];
     assert!(check["parameters"]
         .as_array()
         .unwrap()
@@ -334,10 +438,7 @@ message Req { string name = 1; }
     let get = &doc["paths"]["/v1/{wildcard1}/status/{text}"]["get"];
     assert_eq!(get["operationId"], "Svc_Get");
     assert_eq!(param(get, "path", "wildcard1")["required"], true);
-    assert_eq!(
-        doc["paths"]["/v2/{name}"]["get"]["operationId"],
-        "Svc_Get_1"
-    );
+    assert_eq!(doc["paths"]["/v2/x/{x}"]["get"]["operationId"], "Svc_Get_1");
     assert_eq!(
         doc["x-restgate-undocumented"],
         json!([{ "method": "FOO", "path": "/v1/foo", "rpc": "Svc/Get" }])
@@ -403,4 +504,55 @@ fn http_body_fields_are_raw_bodies_of_any_media_type() {
     let mirror = &doc["paths"]["/v1/media:mirror"]["post"];
     assert_eq!(mirror["requestBody"]["content"]["*/*"]["schema"], raw);
     assert_eq!(mirror["responses"]["200"]["content"]["*/*"]["schema"], raw);
+}
+
+/// A user's proto importing the built-in `google/api/field_behavior.proto`:
+/// REQUIRED fields are `required` (with `body: "*"`, those the path does
+/// not fill make the body required), OUTPUT_ONLY ones `readOnly`.
+#[test]
+fn required_fields_are_listed_and_make_the_body_required() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("notes.proto");
+    std::fs::write(
+        &file,
+        r#"syntax = "proto3";
+package notes.v1;
+import "google/api/annotations.proto";
+import "google/api/field_behavior.proto";
+service Notes {
+  rpc Send(Note) returns (Note) { option (google.api.http) = { post: "/v1/{box}/notes:send" body: "*" }; }
+  rpc Tag(Tagging) returns (Note) { option (google.api.http) = { post: "/v1/{box}/notes:tag" body: "*" }; }
+}
+message Note {
+  string box = 1 [(google.api.field_behavior) = REQUIRED];
+  string text = 2 [(google.api.field_behavior) = REQUIRED];
+  string id = 3 [(google.api.field_behavior) = OUTPUT_ONLY];
+}
+message Tagging {
+  string box = 1 [(google.api.field_behavior) = REQUIRED];
+  string tag = 2;
+}
+"#,
+    )
+    .unwrap();
+    let input = Input::Protos {
+        files: vec![file],
+        includes: vec![dir.path().to_owned()],
+    };
+    let compiled = RouteTable::load(&input).unwrap_or_else(|e| panic!("compiles: {e}"));
+    let doc = document(&compiled.table, &OpenApiOptions::default());
+    let note = &doc["components"]["schemas"]["notes.v1.Note"];
+    assert_eq!(note["required"], json!(["box", "text"]));
+    assert_eq!(note["properties"]["id"]["readOnly"], true);
+    let paths = &doc["paths"];
+    assert_eq!(
+        paths["/v1/{box}/notes:send"]["post"]["requestBody"]["required"],
+        true
+    );
+    // Only `box` is REQUIRED, and the path fills it.
+    assert_eq!(
+        paths["/v1/{box}/notes:tag"]["post"]["requestBody"]["required"],
+        false
+    );
+    validate("notes", &doc);
 }

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use crate::compile::{
     CompileOptions, Descriptors, Diagnostics, GoogleApiCreates, Input, RouteTable,
 };
-use crate::openapi::{self, OpenApiOptions};
+use crate::openapi::{self, OpenApiOptions, PathParams};
 
 /// Why the build step failed.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +168,22 @@ impl Builder {
     /// `restgate::serve::InProcess::with_compile_options`.
     pub fn google_api_creates(mut self, creates: GoogleApiCreates) -> Self {
         self.compile.google_api_creates = creates;
+        self
+    }
+
+    /// The OpenAPI document's `info.license`: the API's licence as an SPDX
+    /// identifier, e.g. `Apache-2.0` (default: none).
+    pub fn openapi_license(mut self, spdx: impl Into<String>) -> Self {
+        self.openapi.license = Some(spdx.into());
+        self
+    }
+
+    /// How the OpenAPI document writes a path variable spanning several
+    /// segments (default: [`PathParams::Expanded`], one parameter per `*`,
+    /// what client generators can call; [`PathParams::Template`] keeps one
+    /// parameter per variable).
+    pub fn openapi_path_params(mut self, style: PathParams) -> Self {
+        self.openapi.path_params = style;
         self
     }
 

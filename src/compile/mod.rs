@@ -10,6 +10,7 @@
 //! Pure: no sockets, no async. Everything that serves, documents or generates
 //! code reads the table this room builds, never the annotations themselves.
 
+mod behavior;
 mod binding;
 mod classify;
 mod diagnostic;
@@ -21,6 +22,7 @@ mod source;
 mod table;
 mod template;
 
+pub use behavior::FieldBehavior;
 pub use binding::{Body, BoundField};
 pub use classify::{CompileOptions, GoogleApiCreates, KindReason};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};

@@ -9,7 +9,8 @@
 //! be reported as `path/to/file.proto:LINE:COL`.
 //!
 //! `google/api/annotations.proto`, `google/api/http.proto`,
-//! `google/api/httpbody.proto`, `restgate/annotations.proto` and
+//! `google/api/httpbody.proto`, `google/api/field_behavior.proto`,
+//! `restgate/annotations.proto` and
 //! `google/protobuf/*.proto` are built in: every proto may import them with no
 //! `-I`. A user's own copy on an include path wins.
 
@@ -38,6 +39,10 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
     (
         "google/api/httpbody.proto",
         include_str!("../../proto/google/api/httpbody.proto"),
+    ),
+    (
+        "google/api/field_behavior.proto",
+        include_str!("../../proto/google/api/field_behavior.proto"),
     ),
     (
         "restgate/annotations.proto",

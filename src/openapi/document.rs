@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use super::operation::{self, Placement};
-use super::path::{self, OpenApiPath};
+use super::path::{self, OpenApiPath, PathParams};
 use super::schema::Schemas;
-use super::{comments, responses};
+use super::{comments, links, responses};
 use crate::compile::{Route, RouteTable};
 
 /// What the document says about itself, and how its JSON is spelled.
@@ -21,6 +21,12 @@ pub struct OpenApiOptions {
     /// Property and query parameter names as proto field names (`user_id`)
     /// instead of lowerCamelCase; match the gateway's `--proto-field-names`.
     pub proto_field_names: bool,
+    /// How variables spanning several segments are written
+    /// (`--openapi-path-params`).
+    pub path_params: PathParams,
+    /// `info.license`: the API's licence as an SPDX identifier
+    /// (`Apache-2.0`); `None` leaves it out, as only the API's owner knows it.
+    pub license: Option<String>,
 }
 
 impl Default for OpenApiOptions {
@@ -29,6 +35,8 @@ impl Default for OpenApiOptions {
             title: "restgate".to_owned(),
             version: "0.0.0".to_owned(),
             proto_field_names: false,
+            path_params: PathParams::default(),
+            license: None,
         }
     }
 }
@@ -49,6 +57,9 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
     let mut ids = OperationIds::default();
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut undocumented = Vec::new();
+    // Where each route went (path, operation id), by route index: what
+    // a create's links point at.
+    let mut placed: Vec<Option<(OpenApiPath, String)>> = Vec::new();
     for route in table.routes() {
         let method = route.method.as_str().to_ascii_lowercase();
         if !METHODS.contains(&method.as_str()) {
@@ -57,19 +68,40 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
                 "path": route.template.as_str(),
                 "rpc": route.rpc_name(),
             }));
+            placed.push(None);
             continue;
         }
-        let rendered = place(&paths, &method, route);
+        let rendered = place(&paths, &method, route, options.path_params);
         let at = Placement {
             path: &rendered,
             operation_id: ids.next(route),
             tag: tags.of(route),
         };
         let operation = operation::build(route, &at, &mut schemas);
+        let id = at.operation_id.clone();
         paths
             .entry(rendered.path.clone())
             .or_default()
             .insert(method, operation);
+        placed.push(Some((rendered, id)));
+    }
+    for (index, route) in table.routes().iter().enumerate() {
+        let Some((rendered, id)) = &placed[index] else {
+            continue;
+        };
+        let found = links::of(route, rendered, table.routes(), &placed, &schemas);
+        if found.is_empty() {
+            continue;
+        }
+        let method = route.method.as_str().to_ascii_lowercase();
+        if let Some(created) = paths
+            .get_mut(&rendered.path)
+            .and_then(|item| item.get_mut(&method))
+            .and_then(|op| op.pointer_mut("/responses/201"))
+        {
+            debug_assert_eq!(created.get("$ref"), None, "{id}: 201 is inline");
+            created["links"] = Value::Object(found);
+        }
     }
 
     let mut components = schemas.finish();
@@ -90,8 +122,14 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
             "version": options.version,
             "description": "REST/JSON API served by restgate in front of gRPC services. Bodies are \
                 proto3 JSON: 64-bit integers are strings, enums are their names, well-known types \
-                take their JSON forms. Errors are google.rpc.Status as JSON.",
+                take their JSON forms. Errors are google.rpc.Status as JSON. The gateway asks for \
+                no credentials of its own: `Authorization` is passed to the services, which \
+                answer 401 or 403 as they decide.",
         },
+        // The API is served from the root of wherever the document is fetched.
+        "servers": [{ "url": "/" }],
+        // No security requirement: the gateway enforces none (see above).
+        "security": [],
         "tags": tags.list(),
         "paths": paths,
         "components": {
@@ -99,6 +137,9 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
             "responses": responses::components(status_key),
         },
     });
+    if let Some(id) = &options.license {
+        doc["info"]["license"] = json!({ "name": id, "identifier": id });
+    }
     if !undocumented.is_empty() {
         doc["x-restgate-undocumented"] = Value::Array(undocumented);
     }
@@ -112,10 +153,15 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
 /// `/v1/{name}`), the later route in table order gets its parameters
 /// suffixed, `/v1/{name_1}`, then `_2`...: the same disambiguation as
 /// grpc-gateway's generator, deterministic because the table's order is.
-fn place(paths: &BTreeMap<String, Map<String, Value>>, method: &str, route: &Route) -> OpenApiPath {
+fn place(
+    paths: &BTreeMap<String, Map<String, Value>>,
+    method: &str,
+    route: &Route,
+    style: PathParams,
+) -> OpenApiPath {
     let mut suffix = 0;
     loop {
-        let rendered = path::render(&route.template, suffix);
+        let rendered = path::render(&route.template, suffix, style);
         let taken = paths
             .get(&rendered.path)
             .is_some_and(|item| item.contains_key(method));
@@ -220,7 +266,7 @@ mod tests {
     use super::*;
     use crate::compile::{Descriptors, Input};
 
-    fn library() -> Value {
+    fn library(path_params: PathParams) -> Value {
         let input = Input::Protos {
             files: vec![concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -230,12 +276,16 @@ mod tests {
             includes: vec![],
         };
         let compiled = RouteTable::load(&input).unwrap();
-        document(&compiled.table, &OpenApiOptions::default())
+        let options = OpenApiOptions {
+            path_params,
+            ..OpenApiOptions::default()
+        };
+        document(&compiled.table, &options)
     }
 
     #[test]
     fn colliding_paths_both_appear() {
-        let doc = library();
+        let doc = library(PathParams::Template);
         let paths = doc["paths"].as_object().unwrap();
         // GET shelves/* and GET shelves/*/books/* both render as /v1/{name}.
         let shelf = &paths["/v1/{name}"];
@@ -258,12 +308,38 @@ mod tests {
     }
 
     #[test]
+    fn expanded_paths_do_not_collide() {
+        let doc = library(PathParams::Expanded);
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(
+            paths["/v1/shelves/{shelve}"]["get"]["operationId"],
+            "Library_GetShelf"
+        );
+        let book = &paths["/v1/shelves/{shelve}/books/{book}"]["get"];
+        assert_eq!(book["operationId"], "Library_GetBook");
+        let names: Vec<&str> = book["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["shelve", "book"]);
+        assert!(
+            !paths.keys().any(|p| p.contains("_1}")),
+            "{:?}",
+            paths.keys()
+        );
+        assert_eq!(doc["servers"], json!([{ "url": "/" }]));
+        assert_eq!(doc["security"], json!([]));
+    }
+
+    #[test]
     fn bundled_document_shape() {
         let table = RouteTable::compile(&Descriptors::bundled()).unwrap().table;
         let options = OpenApiOptions {
             title: "Example".to_owned(),
             version: "1.2.3".to_owned(),
-            proto_field_names: false,
+            ..OpenApiOptions::default()
         };
         let doc = document(&table, &options);
         assert_eq!(doc["openapi"], "3.1.0");

@@ -5,7 +5,8 @@
 //! `serde_json::Value`: a path item per rendered template (`path`), an
 //! operation per route with its id, comment, parameters, request body and
 //! every status the gateway can answer (`operation`, `parameters`,
-//! `responses`), and a schema per message in proto3 JSON form
+//! `responses`, with `links` from each create to its item), and a schema
+//! per message in proto3 JSON form
 //! (`schema`, with `scalar` for the leaves and well-known types).
 //!
 //! It documents what the gateway does, reading only the table and the
@@ -14,6 +15,7 @@
 
 mod comments;
 mod document;
+mod links;
 mod operation;
 mod parameters;
 mod path;
@@ -22,6 +24,7 @@ mod scalar;
 mod schema;
 
 pub use document::{document, OpenApiOptions};
+pub use path::PathParams;
 
 /// The fixture service's descriptors (`proto/testing/v1/fixture.proto`),
 /// which hold every kind of field: for this room's unit tests.

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::path::OpenApiPath;
 use super::schema::{describe, Form, Schemas};
 use super::{comments, parameters, responses};
-use crate::compile::{Body, Route};
+use crate::compile::{Body, FieldBehavior, Route};
 
 /// What the document decided about the operation before building it.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
     if route.raw_request() {
         return Some(json!({
             "description": "The raw body, of any media type; its `Content-Type` is passed on with it.",
-            "required": true,
+            "required": body_required(route),
             "content": { "*/*": { "schema": super::responses::raw_schema() } },
         }));
     }
@@ -81,9 +81,28 @@ fn request_body(route: &Route, schemas: &mut Schemas) -> Option<Value> {
     };
     Some(json!({
         "description": description,
-        "required": true,
+        "required": body_required(route),
         "content": { "application/json": { "schema": schema } },
     }))
+}
+
+/// Whether the request needs a body: the gateway takes an empty one as an
+/// empty message, so only when what the body fills is `REQUIRED`
+/// (`google.api.field_behavior`) — the `body` field, or with `*` a field
+/// the path does not fill. Never for client streaming, whose empty body
+/// is a stream of no messages.
+fn body_required(route: &Route) -> bool {
+    if route.rpc.is_client_streaming() {
+        return false;
+    }
+    match &route.body {
+        Body::None => false,
+        Body::Field(field) => FieldBehavior::of(field.leaf()).required,
+        Body::Whole => route.rpc.input().fields().any(|f| {
+            let by_path = route.path_fields.iter().any(|p| p.fields[0] == f);
+            !by_path && FieldBehavior::of(&f).required
+        }),
+    }
 }
 
 /// A streaming method's media types: an NDJSON request body (one message
@@ -145,7 +164,7 @@ fn streaming(route: &Route, operation: &mut Value) {
 mod tests {
     use super::*;
     use crate::compile::{Descriptors, RouteTable};
-    use crate::openapi::path::render;
+    use crate::openapi::path::{render, PathParams};
 
     fn operation(method: &str, template: &str) -> Value {
         let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
@@ -155,7 +174,7 @@ mod tests {
             .iter()
             .find(|r| r.method.as_str() == method && r.template.as_str() == template)
             .unwrap_or_else(|| panic!("{method} {template}"));
-        let path = render(&route.template, 0);
+        let path = render(&route.template, 0, PathParams::Template);
         let at = Placement {
             path: &path,
             operation_id: "Id".to_owned(),
@@ -181,12 +200,16 @@ mod tests {
         assert!(schema["description"]
             .as_str()
             .unwrap()
-            .contains("is ignored"));
+            .contains("The user to create."));
     }
 
     #[test]
     fn body_star_is_the_whole_request_and_no_query() {
         let publish = operation("POST", "/v1/{name=blogs/*/posts/*}:publish");
+        // Nothing in PublishPostRequest but the path's `name` is REQUIRED.
+        assert_eq!(publish["requestBody"]["required"], false);
+        let avatar = operation("PUT", "/v1/users/{user_id}/avatar");
+        assert_eq!(avatar["requestBody"]["required"], true);
         let schema = &publish["requestBody"]["content"]["application/json"]["schema"];
         assert_eq!(
             schema["$ref"],
@@ -229,7 +252,10 @@ mod tests {
             .as_array()
             .is_none_or(|p| p.iter().all(|p| p["name"] != "Idempotency-Key")));
 
+        // An empty stream is a stream: the body may be left out.
+        assert_eq!(import["requestBody"]["required"], false);
         let lookup = operation("POST", "/v1/users:lookup");
+        assert_eq!(lookup["requestBody"]["required"], false);
         assert!(lookup["requestBody"]["content"]["application/x-ndjson"].is_object());
         assert!(lookup["responses"]["200"]["content"]["text/event-stream"].is_object());
     }

@@ -28,18 +28,27 @@ pub(super) fn path(route: &Route, rendered: &OpenApiPath, schemas: &mut Schemas)
             let repeated = param.pattern.is_none() && field.is_some_and(|b| b.leaf().is_list());
             let mut schema = match (field, &param.pattern) {
                 (_, Some(pattern)) => json!({ "type": "string", "pattern": pattern }),
+                (Some(_), None) if param.segment_of.is_some() => json!({ "type": "string" }),
                 (Some(bound), None) => schemas.field(bound.leaf(), Form::Text),
                 (None, None) => json!({ "type": "string" }),
             };
-            match field {
-                Some(bound) => {
+            match (field, &param.segment_of) {
+                (Some(bound), Some(shape)) => {
+                    lines.push(format!(
+                        "One segment of the request field `{}`, which is `{shape}`.",
+                        bound.path
+                    ));
+                }
+                (Some(bound), None) => {
                     lines.push(format!("Fills the request field `{}`.", bound.path));
                     lines.extend(comments::of(
                         &bound.leaf().parent_file(),
                         bound.leaf().path(),
                     ));
                 }
-                None => lines.push("Matched by the route; not sent to the service.".to_owned()),
+                (None, _) => {
+                    lines.push("Matched by the route; not sent to the service.".to_owned())
+                }
             }
             if repeated {
                 lines.push(
@@ -164,7 +173,12 @@ pub(super) fn headers(route: &Route) -> Vec<Value> {
                 answer is stored; a repeat with the same request replays it without calling the \
                 service (`Idempotent-Replayed: true`), a repeat while the first still runs gets 409, \
                 and the same key with a different request gets 422.",
-            "schema": { "type": "string", "minLength": 1, "maxLength": 255 },
+            // What the gateway takes (else 400): 1 to 255 visible ASCII
+            // characters and spaces; the spaces around it are not part of it.
+            "schema": {
+                "type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": "^[ -~]*[!-~][ -~]*$",
+            },
         }));
     }
     if takes_if_match(route) {
@@ -230,7 +244,7 @@ pub(super) fn has_etag(message: &MessageDescriptor) -> bool {
 mod tests {
     use super::*;
     use crate::compile::{Descriptors, RouteTable};
-    use crate::openapi::path::render;
+    use crate::openapi::path::{render, PathParams};
 
     fn route(method: &str, template: &str) -> Route {
         let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
@@ -255,7 +269,7 @@ mod tests {
         assert_eq!(names(&params), ["pageSize", "pageToken", "role", "tag"]);
         assert_eq!(
             params[0]["schema"],
-            json!({ "type": "integer", "format": "int32" })
+            json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX })
         );
         assert_eq!(params[2]["schema"]["enum"][1], "ROLE_READER");
         assert_eq!(
@@ -278,7 +292,11 @@ mod tests {
     fn path_parameters_are_typed_and_patterned() {
         let mut schemas = Schemas::new(false);
         let get = route("GET", "/v1/{name=blogs/*/posts/*}");
-        let params = path(&get, &render(&get.template, 0), &mut schemas);
+        let params = path(
+            &get,
+            &render(&get.template, 0, PathParams::Template),
+            &mut schemas,
+        );
         assert_eq!(params[0]["name"], "name");
         assert_eq!(params[0]["required"], true);
         assert_eq!(params[0]["schema"]["pattern"], "^blogs/[^/]+/posts/[^/]+$");
@@ -288,7 +306,11 @@ mod tests {
             "{text}"
         );
         let get = route("GET", "/v1/users/{user_id}/accounts/{account_id}");
-        let params = path(&get, &render(&get.template, 0), &mut schemas);
+        let params = path(
+            &get,
+            &render(&get.template, 0, PathParams::Template),
+            &mut schemas,
+        );
         assert_eq!(names(&params), ["user_id", "account_id"]);
         assert_eq!(params[1]["schema"], json!({ "type": "string" }));
     }

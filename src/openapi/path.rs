@@ -1,17 +1,64 @@
-//! [`PathTemplate`] → OpenAPI path: `/v1/{name=blogs/*/posts/*}:publish`
-//! becomes `/v1/{name}:publish`, one path parameter per variable.
+//! [`PathTemplate`] → OpenAPI path, in one of two [`PathParams`] styles.
 //!
-//! An OpenAPI path parameter is one segment and cannot hold `/`, while a
-//! template variable may span several (`{name=blogs/*/posts/*}`, `{path=**}`).
-//! Such a variable still becomes one parameter, named after its field path
-//! as grpc-gateway's OpenAPI generator names it; its schema's `pattern` says
-//! what the value expands to and its description that the `/`s are sent as
-//! they are. A `*` or `**` outside any variable becomes a parameter too
+//! An OpenAPI path parameter is one segment, and generated clients
+//! percent-encode any `/` in its value, while a template variable may span
+//! several (`{name=blogs/*/posts/*}`, `{path=**}`).
+//!
+//! [`PathParams::Expanded`] (the default) writes such a variable as the
+//! segments it stands for, one parameter per `*`, named after the literal
+//! before it less its trailing `s` (`/v1/{name=blogs/*/posts/*}` becomes
+//! `/v1/blogs/{blog}/posts/{post}`), as grpc-gateway's generator does with
+//! `expand_slashed_path_patterns`. It is the same route: the gateway matches
+//! `/v1/blogs/b1/posts/p1` either way. A variable holding `**` cannot be
+//! expanded (its segments are not counted) and stays one parameter.
+//!
+//! [`PathParams::Template`] keeps one parameter per variable, named after its
+//! field path as grpc-gateway names it (`/v1/{name}`); its schema's `pattern`
+//! says what the value expands to and its description that the `/`s are
+//! sent as they are.
+//!
+//! In both, a `*` or `**` outside any variable becomes a parameter too
 //! (`wildcard1`, ...), since OpenAPI has no anonymous segments.
+
+use std::ops::Range;
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::compile::{PathTemplate, Segment};
+use crate::compile::{PathTemplate, Segment, Variable};
+
+/// How a path variable spanning several segments is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PathParams {
+    /// One parameter per `*` of the variable, between its literals:
+    /// `/v1/blogs/{blog}/posts/{post}`. What client generators can call.
+    #[default]
+    Expanded,
+    /// One parameter per variable, its value holding the `/`s:
+    /// `/v1/{name}` with the pattern `^blogs/[^/]+/posts/[^/]+$`.
+    Template,
+}
+
+impl PathParams {
+    /// The setting's value, as `--openapi-path-params` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathParams::Expanded => "expanded",
+            PathParams::Template => "template",
+        }
+    }
+}
+
+impl std::str::FromStr for PathParams {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<PathParams, String> {
+        match text {
+            "expanded" => Ok(PathParams::Expanded),
+            "template" => Ok(PathParams::Template),
+            other => Err(format!("{other:?} is neither `expanded` nor `template`")),
+        }
+    }
+}
 
 /// Kept as they are in a literal: what the template grammar allows unescaped.
 const LITERAL: &AsciiSet = &NON_ALPHANUMERIC
@@ -44,69 +91,182 @@ pub(super) struct OpenApiPath {
 pub(super) struct PathParam {
     /// The name between the braces.
     pub(super) name: String,
-    /// The template variable (and `Route::path_fields` entry) it stands for;
-    /// `None` for a `*` or `**` outside any variable.
+    /// The template variable (and `Route::path_fields` entry) it stands for
+    /// or is one segment of; `None` for a `*` or `**` outside any variable.
     pub(super) variable: Option<usize>,
+    /// The template segments the value covers.
+    pub(super) segments: Range<usize>,
     /// What the value spans, as in the template (`blogs/*/posts/*`), when it
     /// is more than one plain segment.
     pub(super) expansion: Option<String>,
     /// The regular expression the value matches, with `expansion`.
     pub(super) pattern: Option<String>,
+    /// For one `*` of an expanded variable: the variable's value with its
+    /// parameters named, e.g. `blogs/{blog}/posts/{post}`.
+    pub(super) segment_of: Option<String>,
 }
 
-/// Renders `template`. `suffix` > 0 appends `_{suffix}` to every variable's
-/// parameter name, to tell apart two routes that render alike.
-pub(super) fn render(template: &PathTemplate, suffix: usize) -> OpenApiPath {
+/// Renders `template` in `style`. `suffix` > 0 appends `_{suffix}` to every
+/// variable's parameter name, to tell apart two routes that render alike.
+pub(super) fn render(template: &PathTemplate, suffix: usize, style: PathParams) -> OpenApiPath {
     let segments = template.segments();
     let mut path = String::new();
-    let mut params = Vec::new();
+    let mut params: Vec<PathParam> = Vec::new();
     let mut i = 0;
     while i < segments.len() {
-        path.push('/');
         let variable = template
             .variables()
             .iter()
             .position(|v| v.segments.start == i);
-        let param = if let Some(index) = variable {
+        if let Some(index) = variable {
             let var = &template.variables()[index];
+            i = var.segments.end;
+            if style == PathParams::Expanded && expandable(template, var) {
+                expand(template, index, suffix, &mut path, &mut params);
+                continue;
+            }
             let mut name = var.field_path.to_string();
             if suffix > 0 {
                 name = format!("{name}_{suffix}");
             }
             let spans = &segments[var.segments.clone()];
             let plain = var.is_single_segment(template);
-            i = var.segments.end;
+            push_param(
+                &mut path,
+                &mut params,
+                PathParam {
+                    name,
+                    variable: Some(index),
+                    segments: var.segments.clone(),
+                    expansion: (!plain).then(|| expansion(spans)),
+                    pattern: (!plain).then(|| pattern(spans)),
+                    segment_of: None,
+                },
+            );
+            continue;
+        }
+        let segment = &segments[i];
+        i += 1;
+        if let Segment::Literal(text) = segment {
+            path.push('/');
+            path.extend(utf8_percent_encode(text, LITERAL));
+            continue;
+        }
+        let rest = *segment == Segment::Rest;
+        let name = wildcard_name(template, &params);
+        push_param(
+            &mut path,
+            &mut params,
             PathParam {
                 name,
-                variable: Some(index),
-                expansion: (!plain).then(|| expansion(spans)),
-                pattern: (!plain).then(|| pattern(spans)),
-            }
-        } else {
-            let segment = &segments[i];
-            i += 1;
-            if let Segment::Literal(text) = segment {
-                path.extend(utf8_percent_encode(text, LITERAL));
-                continue;
-            }
-            let rest = *segment == Segment::Rest;
-            PathParam {
-                name: wildcard_name(template, &params),
                 variable: None,
+                segments: i - 1..i,
                 expansion: rest.then(|| "**".to_owned()),
                 pattern: rest.then(|| pattern(std::slice::from_ref(segment))),
-            }
-        };
-        path.push('{');
-        path.push_str(&param.name);
-        path.push('}');
-        params.push(param);
+                segment_of: None,
+            },
+        );
     }
     if let Some(verb) = template.verb() {
         path.push(':');
         path.extend(utf8_percent_encode(verb, LITERAL));
     }
     OpenApiPath { path, params }
+}
+
+fn push_param(path: &mut String, params: &mut Vec<PathParam>, param: PathParam) {
+    path.push_str("/{");
+    path.push_str(&param.name);
+    path.push('}');
+    params.push(param);
+}
+
+/// Whether `var` spans more than one segment, none of them `**`.
+fn expandable(template: &PathTemplate, var: &Variable) -> bool {
+    let spans = &template.segments()[var.segments.clone()];
+    !var.is_single_segment(template) && !spans.contains(&Segment::Rest)
+}
+
+/// Writes variable `index` as its segments: its literals as they are, each
+/// `*` a parameter named after the literal before it.
+fn expand(
+    template: &PathTemplate,
+    index: usize,
+    suffix: usize,
+    path: &mut String,
+    params: &mut Vec<PathParam>,
+) {
+    let var = &template.variables()[index];
+    let first = params.len();
+    let mut shape = Vec::new();
+    let mut previous: Option<&str> = None;
+    for at in var.segments.clone() {
+        match &template.segments()[at] {
+            Segment::Literal(text) => {
+                path.push('/');
+                path.extend(utf8_percent_encode(text, LITERAL));
+                shape.push(text.clone());
+                previous = Some(text);
+            }
+            _ => {
+                let base = previous
+                    .map(singular)
+                    .filter(|b| !b.is_empty())
+                    .unwrap_or_else(|| var.field_path.to_string());
+                let mut name = unique(template, index, params, &base);
+                if suffix > 0 {
+                    name = format!("{name}_{suffix}");
+                }
+                shape.push(format!("{{{name}}}"));
+                push_param(
+                    path,
+                    params,
+                    PathParam {
+                        name,
+                        variable: Some(index),
+                        segments: at..at + 1,
+                        expansion: None,
+                        pattern: None,
+                        segment_of: None,
+                    },
+                );
+            }
+        }
+    }
+    let shape = shape.join("/");
+    for param in &mut params[first..] {
+        param.segment_of = Some(shape.clone());
+    }
+}
+
+/// `blogs` → `blog`: the literal before a `*` without its trailing `s`, as
+/// grpc-gateway's generator names the parameter (so `shelves` gives
+/// `shelve`, the same name a grpc-gateway document has).
+fn singular(collection: &str) -> String {
+    collection
+        .strip_suffix('s')
+        .unwrap_or(collection)
+        .to_owned()
+}
+
+/// `base`, or `base2`, `base3`... : a name no parameter so far and no
+/// other variable of `template` (than the one at `own`) uses.
+fn unique(template: &PathTemplate, own: usize, so_far: &[PathParam], base: &str) -> String {
+    let taken = |name: &str| {
+        so_far.iter().any(|p| p.name == name)
+            || template
+                .variables()
+                .iter()
+                .enumerate()
+                .any(|(i, v)| i != own && v.field_path.to_string() == name)
+    };
+    let mut name = base.to_owned();
+    let mut n = 1;
+    while taken(&name) {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    name
 }
 
 /// A name for an anonymous wildcard that no variable of `template` uses.
@@ -184,7 +344,80 @@ mod tests {
     );
 
     fn rendered(template: &str, suffix: usize) -> OpenApiPath {
-        render(&PathTemplate::parse(template).unwrap(), suffix)
+        render(
+            &PathTemplate::parse(template).unwrap(),
+            suffix,
+            PathParams::Template,
+        )
+    }
+
+    fn expanded(template: &str) -> OpenApiPath {
+        render(
+            &PathTemplate::parse(template).unwrap(),
+            0,
+            PathParams::Expanded,
+        )
+    }
+
+    #[test]
+    fn expanded_variables_become_one_parameter_per_segment() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("/v1/users/{user_id}", "/v1/users/{user_id}", &["user_id"]),
+            (
+                "/v1/{name=blogs/*/posts/*}",
+                "/v1/blogs/{blog}/posts/{post}",
+                &["blog", "post"],
+            ),
+            (
+                "/v1/{parent=blogs/*}/posts",
+                "/v1/blogs/{blog}/posts",
+                &["blog"],
+            ),
+            (
+                "/v1/{name=blogs/*/posts/*}:publish",
+                "/v1/blogs/{blog}/posts/{post}:publish",
+                &["blog", "post"],
+            ),
+            (
+                "/v1/{name=shelves/*/users/*/users/*}",
+                "/v1/shelves/{shelve}/users/{user}/users/{user2}",
+                &["shelve", "user", "user2"],
+            ),
+            (
+                "/v1/{name=*/things/*}/{thing}",
+                "/v1/{name}/things/{thing2}/{thing}",
+                &["name", "thing2", "thing"],
+            ),
+            ("/v1/posts/{name=**}", "/v1/posts/{name}", &["name"]),
+            (
+                "/v1/{book.name=shelves/*/books/**}",
+                "/v1/{book.name}",
+                &["book.name"],
+            ),
+            ("/v1/{a=x/*}", "/v1/x/{x}", &["x"]),
+        ];
+        for (template, path, names) in cases {
+            let got = expanded(template);
+            assert_eq!(got.path, *path, "{template}");
+            let got_names: Vec<&str> = got.params.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(got_names, *names, "{template}");
+        }
+        let got = expanded("/v1/{name=blogs/*/posts/*}");
+        assert_eq!(got.params[1].variable, Some(0));
+        assert_eq!(got.params[1].segments, 4..5);
+        assert_eq!(
+            got.params[1].segment_of.as_deref(),
+            Some("blogs/{blog}/posts/{post}")
+        );
+        assert_eq!(got.params[1].pattern, None);
+        let suffixed = render(
+            &PathTemplate::parse("/v1/{parent=blogs/*}/posts").unwrap(),
+            1,
+            PathParams::Expanded,
+        );
+        assert_eq!(suffixed.path, "/v1/blogs/{blog_1}/posts");
+        assert_eq!("template".parse(), Ok(PathParams::Template));
+        assert!("both".parse::<PathParams>().is_err());
     }
 
     #[test]

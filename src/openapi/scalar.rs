@@ -2,7 +2,8 @@
 //!
 //! In JSON, 64-bit integers are strings (proto3 JSON writes them so, and
 //! JavaScript numbers cannot hold them); in a path or query string they are
-//! plain digits. Well-known types take their JSON forms: Timestamp an RFC
+//! plain digits. Every integer kind carries its range (`minimum`,
+//! `maximum`): the gateway refuses a value outside it. Well-known types take their JSON forms: Timestamp an RFC
 //! 3339 string, Duration `1.5s`, FieldMask a comma list, wrappers their
 //! wrapped value or null, Struct an object, Value anything, ListValue an
 //! array, Any an object with `@type`, Empty `{}`.
@@ -17,9 +18,9 @@ pub(super) fn scalar(kind: &Kind, form: Form) -> Value {
     match (kind, form) {
         (Kind::Double, _) => json!({ "type": "number", "format": "double" }),
         (Kind::Float, _) => json!({ "type": "number", "format": "float" }),
-        (Kind::Int32 | Kind::Sint32 | Kind::Sfixed32, _) => {
-            json!({ "type": "integer", "format": "int32" })
-        }
+        (Kind::Int32 | Kind::Sint32 | Kind::Sfixed32, _) => json!({
+            "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX,
+        }),
         (Kind::Uint32 | Kind::Fixed32, _) => json!({
             "type": "integer", "format": "uint32", "minimum": 0, "maximum": u32::MAX,
         }),
@@ -28,16 +29,16 @@ pub(super) fn scalar(kind: &Kind, form: Form) -> Value {
             "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]{1,19}$",
             "minimum": i64::MIN, "maximum": i64::MAX,
         }),
-        (Kind::Int64 | Kind::Sint64 | Kind::Sfixed64, Form::Text) => {
-            json!({ "type": "integer", "format": "int64" })
-        }
+        (Kind::Int64 | Kind::Sint64 | Kind::Sfixed64, Form::Text) => json!({
+            "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX,
+        }),
         (Kind::Uint64 | Kind::Fixed64, Form::Json) => json!({
             "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$",
             "minimum": 0, "maximum": u64::MAX,
         }),
-        (Kind::Uint64 | Kind::Fixed64, Form::Text) => {
-            json!({ "type": "integer", "format": "uint64", "minimum": 0 })
-        }
+        (Kind::Uint64 | Kind::Fixed64, Form::Text) => json!({
+            "type": "integer", "format": "uint64", "minimum": 0, "maximum": u64::MAX,
+        }),
         (Kind::Bool, _) => json!({ "type": "boolean" }),
         (Kind::String, _) => json!({ "type": "string" }),
         (Kind::Bytes, _) => json!({ "type": "string", "contentEncoding": "base64" }),
@@ -146,7 +147,7 @@ mod tests {
             (
                 Kind::Sfixed64,
                 Form::Text,
-                json!({ "type": "integer", "format": "int64" }),
+                json!({ "type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX }),
             ),
             (
                 Kind::Fixed64,
@@ -156,12 +157,12 @@ mod tests {
             (
                 Kind::Uint64,
                 Form::Text,
-                json!({ "type": "integer", "format": "uint64", "minimum": 0 }),
+                json!({ "type": "integer", "format": "uint64", "minimum": 0, "maximum": u64::MAX }),
             ),
             (
                 Kind::Sint32,
                 Form::Json,
-                json!({ "type": "integer", "format": "int32" }),
+                json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX }),
             ),
             (
                 Kind::Float,

@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::comments;
 use super::scalar::{map_key_pattern, scalar, well_known};
+use crate::compile::FieldBehavior;
 
 /// Where a value travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +113,19 @@ impl Schemas {
         }
     }
 
+    /// An enum value in JSON: its name (the named schema, one string type),
+    /// or a number. proto3 JSON reads either, and its enums are open: a
+    /// number with no name is kept, and replies write it as that number.
     fn enumeration(&mut self, e: &EnumDescriptor) -> Value {
         if e.full_name() == "google.protobuf.NullValue" {
             return json!({ "type": "null" });
         }
-        self.reference(e.full_name(), || Named::Enum(e.clone()))
+        let named = self.reference(e.full_name(), || Named::Enum(e.clone()));
+        json!({ "anyOf": [named, {
+            "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX,
+            "description": "The value's number, which requests may send instead of its name; \
+                replies write a name where the enum has one, else the number.",
+        }] })
     }
 
     fn reference(&mut self, name: &str, named: impl FnOnce() -> Named) -> Value {
@@ -141,9 +150,12 @@ impl Schemas {
     }
 
     /// A message as a JSON object. Unknown fields are refused by default
-    /// (`additionalProperties: false`); proto3 has no required fields.
+    /// (`additionalProperties: false`). `google.api.field_behavior` marks
+    /// fields `readOnly` (OUTPUT_ONLY) and `required` (REQUIRED); proto3
+    /// itself has no required fields.
     fn message_schema(&mut self, message: &MessageDescriptor) -> Value {
         let mut properties = Map::new();
+        let mut required = Vec::new();
         for field in message.fields() {
             let mut schema = self.field(&field, Form::Json);
             let mut notes: Vec<String> = comments::of(&field.parent_file(), field.path())
@@ -160,7 +172,16 @@ impl Schemas {
                 describe(&mut schema, &notes.join("\n\n"));
             }
             // proto3 JSON reads `null` as the field's default, for every field.
-            let schema = json!({ "anyOf": [schema, { "type": "null" }] });
+            let mut schema = json!({ "anyOf": [schema, { "type": "null" }] });
+            let behavior = FieldBehavior::of(&field);
+            if behavior.output_only {
+                // Set by the service: clients leave it out, and a PATCH that
+                // carries it is refused.
+                schema["readOnly"] = Value::Bool(true);
+            }
+            if behavior.required {
+                required.push(Value::String(self.property_name(&field)));
+            }
             properties.insert(self.property_name(&field), schema);
         }
         let mut notes: Vec<String> = comments::of(&message.parent_file(), message.path())
@@ -178,6 +199,9 @@ impl Schemas {
             "properties": properties,
             "additionalProperties": false,
         });
+        if !required.is_empty() {
+            schema["required"] = Value::Array(required);
+        }
         if !notes.is_empty() {
             describe(&mut schema, &notes.join("\n\n"));
         }
@@ -207,14 +231,21 @@ pub(super) fn describe(schema: &mut Value, text: &str) {
     }
 }
 
-/// An enum: its value names (what replies carry) and numbers (which
-/// requests may use too), each value's comment in the description.
+/// The `x-` extension of an enum schema in JSON form listing each value's
+/// number, which requests may send instead of its name.
+pub(super) const ENUM_NUMBERS: &str = "x-restgate-enum-numbers";
+
+/// An enum, each value's comment in the description.
+///
+/// In JSON, the named schema is a string schema of its value names: what
+/// replies carry, and one JSON type, as client generators need. Fields
+/// reach it through [`Schemas::enumeration`], which admits a number beside
+/// it; `x-restgate-enum-numbers` maps each name to its number, an extension
+/// that tools which do not know it pass over. In a path or query string,
+/// where every value is text and only named values are taken, the names and
+/// their numbers (`"1"`) are all listed.
 fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
-    let names: Vec<Value> = e.values().map(|v| Value::from(v.name())).collect();
-    let numbers = e.values().map(|v| match form {
-        Form::Json => Value::from(v.number()),
-        Form::Text => Value::from(v.number().to_string()),
-    });
+    let names = e.values().map(|v| Value::from(v.name()));
     let mut lines: Vec<String> = comments::of(&e.parent_file(), e.path())
         .into_iter()
         .collect();
@@ -228,10 +259,18 @@ fn enum_schema(e: &EnumDescriptor, form: Form) -> Value {
     if !values.is_empty() {
         lines.push(values.join("\n"));
     }
-    let all: Vec<Value> = names.into_iter().chain(numbers).collect();
     let mut schema = match form {
-        Form::Json => json!({ "enum": all }),
-        Form::Text => json!({ "type": "string", "enum": all }),
+        Form::Json => {
+            let numbers: Map<String, Value> = e
+                .values()
+                .map(|v| (v.name().to_owned(), Value::from(v.number())))
+                .collect();
+            json!({ "type": "string", "enum": names.collect::<Vec<_>>(), ENUM_NUMBERS: numbers })
+        }
+        Form::Text => {
+            let numbers = e.values().map(|v| Value::from(v.number().to_string()));
+            json!({ "type": "string", "enum": names.chain(numbers).collect::<Vec<_>>() })
+        }
     };
     if !lines.is_empty() {
         describe(&mut schema, &lines.join("\n\n"));
@@ -286,12 +325,22 @@ mod tests {
                 "ubig",
                 json!({ "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$", "minimum": 0, "maximum": u64::MAX }),
             ),
-            ("small", json!({ "type": "integer", "format": "int32" })),
+            (
+                "small",
+                json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX }),
+            ),
             ("ratio", json!({ "type": "number", "format": "double" })),
             ("flag", json!({ "type": "boolean" })),
             (
                 "color",
-                json!({ "$ref": "#/components/schemas/testing.v1.Color" }),
+                json!({ "anyOf": [
+                    { "$ref": "#/components/schemas/testing.v1.Color" },
+                    {
+                        "type": "integer", "format": "int32",
+                        "minimum": i32::MIN, "maximum": i32::MAX,
+                        "description": "The value's number, which requests may send instead of its name; replies write a name where the enum has one, else the number.",
+                    },
+                ] }),
             ),
             (
                 "tags",
@@ -319,7 +368,7 @@ mod tests {
         );
         assert_eq!(p["bigs"]["items"]["format"], "int64");
         assert_eq!(
-            p["colors"]["items"]["$ref"],
+            p["colors"]["items"]["anyOf"][0]["$ref"],
             "#/components/schemas/testing.v1.Color"
         );
         assert_eq!(p["at"]["format"], "date-time");
@@ -343,10 +392,22 @@ mod tests {
     #[test]
     fn enums_by_name_and_recursion_by_ref() {
         let all = thing(false);
+        let color = &all["testing.v1.Color"];
+        // Names, as replies write them, one JSON type; the numbers requests
+        // may use beside, in an extension.
+        assert_eq!(color["type"], "string");
+        assert_eq!(color["enum"], json!(["COLOR_UNSPECIFIED", "RED", "GREEN"]));
         assert_eq!(
-            all["testing.v1.Color"]["enum"],
-            // Names, as replies write them; numbers, which requests may use.
-            json!(["COLOR_UNSPECIFIED", "RED", "GREEN", 0, 1, 2])
+            color[ENUM_NUMBERS],
+            json!({ "COLOR_UNSPECIFIED": 0, "RED": 1, "GREEN": 2 })
+        );
+        let text = enum_schema(
+            &fixture().get_enum_by_name("testing.v1.Color").unwrap(),
+            Form::Text,
+        );
+        assert_eq!(
+            text["enum"],
+            json!(["COLOR_UNSPECIFIED", "RED", "GREEN", "0", "1", "2"])
         );
         assert!(all["testing.v1.Color"]["description"]
             .as_str()
@@ -384,5 +445,12 @@ mod tests {
             Schemas::new(false).enumeration(&null),
             json!({ "type": "null" })
         );
+        let color = pool.get_enum_by_name("testing.v1.Color").unwrap();
+        let field = Schemas::new(false).enumeration(&color);
+        assert_eq!(
+            field["anyOf"][0],
+            json!({ "$ref": "#/components/schemas/testing.v1.Color" })
+        );
+        assert_eq!(field["anyOf"][1]["type"], "integer");
     }
 }

@@ -40,6 +40,10 @@ pub struct ServeOptions {
     pub json: JsonOptions,
     /// Extra request headers passed to the service as metadata.
     pub forward_headers: Vec<HeaderName>,
+    /// How `/openapi.json` writes variables spanning several segments.
+    pub openapi_path_params: crate::openapi::PathParams,
+    /// `/openapi.json`'s `info.license` (SPDX); set for the bundled example.
+    pub openapi_license: Option<String>,
     /// How idempotent calls (PUT, GET, DELETE) are retried.
     pub retry: RetryPolicy,
     /// How long the answer of a keyed POST is kept for replay.
@@ -82,6 +86,8 @@ impl Default for ServeOptions {
             max_header_bytes: super::DEFAULT_MAX_HEADER_BYTES,
             json: JsonOptions::default(),
             forward_headers: Vec::new(),
+            openapi_path_params: crate::openapi::PathParams::default(),
+            openapi_license: None,
             retry: RetryPolicy::default(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
             max_concurrent_requests: None,
@@ -217,6 +223,8 @@ impl Shared {
         }
         let openapi_options = crate::openapi::OpenApiOptions {
             proto_field_names: options.json.proto_field_names,
+            path_params: options.openapi_path_params,
+            license: options.openapi_license.clone(),
             ..crate::openapi::OpenApiOptions::default()
         };
         let openapi = serde_json::to_vec(&crate::openapi::document(&table, &openapi_options))

@@ -45,6 +45,10 @@ pub enum TranscodeError {
         /// The value in the body.
         body: String,
     },
+    /// A PATCH body carries a field the service sets
+    /// (`google.api.field_behavior` OUTPUT_ONLY).
+    #[error("{0} is output only: the service sets it, so a PATCH body may not carry it")]
+    OutputOnly(String),
     /// The reply could not be written as JSON.
     #[error("cannot write the reply as JSON: {0}")]
     Reply(String),

@@ -1,7 +1,10 @@
 //! PATCH: the update mask a client did not send, computed from the fields its
-//! JSON body carries, so a partial update touches only those.
+//! JSON body carries, so a partial update touches only those; and the
+//! output-only fields such a body may not carry.
 
 use prost_reflect::{Kind, MessageDescriptor};
+
+use crate::compile::FieldBehavior;
 
 /// The proto-name paths of every field present in `json` (an object of
 /// message `desc`): `{"title":"x","nested":{"count":2}}` →
@@ -42,6 +45,28 @@ fn collect(
             _ => out.push(path),
         }
     }
+}
+
+/// The first of `paths` (as [`paths_present`] gives them) that is, or lies
+/// inside, a field marked `OUTPUT_ONLY` by `google.api.field_behavior`:
+/// the service sets it, so a PATCH may not write it.
+pub(super) fn output_only(desc: &MessageDescriptor, paths: &[String]) -> Option<String> {
+    paths.iter().find_map(|path| {
+        let mut message = desc.clone();
+        let mut at = Vec::new();
+        for part in path.split('.') {
+            let field = message.get_field_by_name(part)?;
+            at.push(part);
+            if FieldBehavior::of(&field).output_only {
+                return Some(at.join("."));
+            }
+            match field.kind() {
+                Kind::Message(inner) => message = inner,
+                _ => return None,
+            }
+        }
+        None
+    })
 }
 
 /// The request's `google.protobuf.FieldMask` field, if it has one at the top level.

@@ -58,7 +58,9 @@ pub fn build_request(
             // has already dropped a field given twice, which is a 400.
             let message = json::from_slice(input.clone(), parts.body, options)?;
             if mask_field.is_some() {
-                present_paths = Some(mask::paths_present(&input, &parse_json(parts.body)?));
+                let paths = mask::paths_present(&input, &parse_json(parts.body)?);
+                refuse_output_only(&input, &paths, "")?;
+                present_paths = Some(paths);
             }
             message
         }
@@ -69,7 +71,9 @@ pub fn build_request(
                 Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
                     let value = json::from_slice(m.clone(), parts.body, options)?;
                     if mask_field.is_some() {
-                        present_paths = Some(mask::paths_present(&m, &parse_json(parts.body)?));
+                        let paths = mask::paths_present(&m, &parse_json(parts.body)?);
+                        refuse_output_only(&m, &paths, &format!("{}.", field.path))?;
+                        present_paths = Some(paths);
                     }
                     Value::Message(value)
                 }
@@ -126,6 +130,20 @@ fn path_value(bound: &BoundField, capture: &str) -> Result<Value, TranscodeError
         .map(|element| scalar::parse(leaf, &name, element))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::List(items))
+}
+
+/// A PATCH body may not carry an output-only field (the document marks it
+/// `readOnly`): the service sets it, and the mask built from the body would
+/// ask to write it. `prefix` is the body field's path, for the message.
+fn refuse_output_only(
+    message: &MessageDescriptor,
+    paths: &[String],
+    prefix: &str,
+) -> Result<(), TranscodeError> {
+    match mask::output_only(message, paths) {
+        Some(path) => Err(TranscodeError::OutputOnly(format!("{prefix}{path}"))),
+        None => Ok(()),
+    }
 }
 
 /// A `google.api.HttpBody` (of type `descriptor`) holding the raw body and
