@@ -98,7 +98,8 @@ pub(crate) fn integer(kind: &Kind, text: &str) -> Result<i128, String> {
     let Some((min, max, name)) = integer_range(kind) else {
         return Err(format!("not an integer kind ({kind:?})"));
     };
-    let literal = literal(text).ok_or_else(|| "not a number".to_owned())?;
+    let text = without_leading_zeros(text);
+    let literal = literal(&text).ok_or_else(|| "not a number".to_owned())?;
     let digits = format!("{}{}", literal.int, literal.frac);
     let significant = digits.trim_start_matches('0').trim_end_matches('0');
     if significant.is_empty() {
@@ -129,6 +130,26 @@ pub(crate) fn integer(kind: &Kind, text: &str) -> Result<i128, String> {
         return Err(out_of_range());
     }
     Ok(value)
+}
+
+/// `text` with the leading zeros of its integer part dropped (`"007"` is 7,
+/// `"-00.5"` is -0.5), as protobuf's C++ parser reads a quoted integer. Only
+/// quoted values and path or query text can have them: a bare `007` is not
+/// JSON and never gets here.
+fn without_leading_zeros(text: &str) -> std::borrow::Cow<'_, str> {
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    let zeros = unsigned.len() - unsigned.trim_start_matches('0').len();
+    let keep = match unsigned.as_bytes().get(zeros) {
+        Some(b) if b.is_ascii_digit() => zeros,
+        _ => zeros.saturating_sub(1),
+    };
+    if keep == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(format!("{sign}{}", &unsigned[keep..]))
 }
 
 /// The value of `text` for a `float` (`single`) or `double` field, exactly
@@ -202,7 +223,10 @@ mod tests {
                 Err("out of range for uint64"),
             ),
             (Kind::Fixed64, "-1", Err("out of range for fixed64")),
-            (Kind::Int32, "01", Err("not a number")),
+            // Quoted, as protobuf's C++ parser reads it; a bare 01 is no JSON.
+            (Kind::Int32, "01", Ok(1)),
+            (Kind::Int64, "-000", Ok(0)),
+            (Kind::Int32, "00.5e1", Ok(5)),
             (Kind::Int32, "+1", Err("not a number")),
             (Kind::Int32, " 1", Err("not a number")),
             (Kind::Int32, "1.", Err("not a number")),

@@ -291,8 +291,26 @@ impl Pass {
             Kind::Message(desc) => self.message(desc, raw, path),
             Kind::Float | Kind::Double => self.float(matches!(kind, Kind::Float), raw, path),
             _ if number::is_integer(kind) => self.integer(kind, raw, path),
+            Kind::Enum(_) => self.enum_value(raw, path),
             _ => self.plain(raw),
         }
+    }
+
+    /// An enum takes its name, or its number as an int32 written in any
+    /// form an integer field takes (`2`, `2.0`, `2e0`); prost-reflect reads
+    /// only names and plain integers, so another form is rewritten.
+    fn enum_value(&mut self, raw: &RawValue, path: Path<'_>) -> Result<Value, TranscodeError> {
+        let Node::Number(text) = node(raw)? else {
+            return self.plain(raw);
+        };
+        let value = number::integer(&Kind::Int32, text)
+            .map_err(|reason| refused(path, raw.get(), &reason))?;
+        self.needs_rewrite |= text != value.to_string();
+        if !self.build {
+            return Ok(Value::Null);
+        }
+        // In int32's range.
+        Ok(Value::from(i64::try_from(value).unwrap_or_default()))
     }
 
     fn integer(
@@ -309,10 +327,10 @@ impl Pass {
         };
         let value =
             number::integer(kind, &text).map_err(|reason| refused(path, raw.get(), &reason))?;
-        // prost-reflect reads plain decimal digits exactly, bare or quoted;
-        // anything else (`1e5`, `1.0`) it reads through an f64 or not at all.
-        let digits = text.strip_prefix('-').unwrap_or(&text);
-        self.needs_rewrite |= !digits.bytes().all(|b| b.is_ascii_digit());
+        // prost-reflect reads an integer's canonical decimal exactly, bare or
+        // quoted; anything else (`1e5`, `1.0`, `"007"`, `"-0"`) it reads
+        // through an f64 or not at all.
+        self.needs_rewrite |= *text != *value.to_string();
         if !self.build {
             return Ok(Value::Null);
         }

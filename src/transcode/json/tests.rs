@@ -41,6 +41,12 @@ message Kinds {
   map<string, uint32> counts = 19;
   google.protobuf.Int64Value wrapped = 20;
   google.protobuf.Value dynamic = 21;
+  Color color = 22;
+}
+
+enum Color {
+  COLOR_UNSPECIFIED = 0;
+  COLOR_RED = 1;
 }
 "#;
 
@@ -101,6 +107,28 @@ fn integers_out_of_range_are_refused_bare_or_quoted_naming_the_field() {
             );
         }
     }
+}
+
+#[test]
+fn an_enum_number_is_read_in_any_integer_form() {
+    for sent in ["1", "1.0", "1e0", "\"COLOR_RED\""] {
+        let message = read(&format!("{{\"color\": {sent}}}")).expect(sent);
+        assert_eq!(written(&message), json!({"color": "COLOR_RED"}), "{sent}");
+    }
+    // Open: an unknown number is kept as sent.
+    let message = read(r#"{"color": -7.0}"#).expect("-7.0");
+    assert_eq!(written(&message), json!({"color": -7}));
+    assert_eq!(
+        refused(r#"{"color": 2147483648}"#),
+        "invalid JSON body: color: 2147483648 is out of range for int32"
+    );
+    assert!(refused(r#"{"color": 1.5}"#).contains("not an integer"));
+}
+
+#[test]
+fn a_quoted_integer_may_have_leading_zeros() {
+    let message = read(r#"{"i64": "000", "i32": "007", "u64": "-0"}"#).expect("read");
+    assert_eq!(written(&message), json!({"i32": 7}));
 }
 
 #[test]
