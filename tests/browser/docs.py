@@ -20,6 +20,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+# Playwright adds --headless and a fresh temporary --user-data-dir itself.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
