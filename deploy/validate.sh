@@ -12,6 +12,9 @@
 #   - deploy/compose.yaml: check-jsonschema with the Compose specification's
 #     schema it vendors.
 #   - deploy/Dockerfile: hadolint.
+# deploy/grafana/ and deploy/prometheus/ are checked by
+# tests/dashboard_metrics.rs (against a running gateway's /metrics, and with
+# promtool).
 # Exits non-zero on the first failing validator, after printing its findings.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -501,6 +501,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
         let mut out = std::io::stdout().lock();
         let _ = print_table(&mut out, table.table.routes());
         let _ = writeln!(out, "\nTry:\n{}\n", crate::serve::demo_commands(&base));
+        let docs = format!("{base}{}/docs", config.options.ops_prefix);
+        let _ = writeln!(out, "Or in a browser, the API explorer: {docs}\n");
     }
     println!(
         "listening on {base} ({} routes, {workers} workers)",

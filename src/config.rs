@@ -216,8 +216,9 @@ pub struct Settings {
     /// How logs are written: pretty or json [default: pretty].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
-    /// A path prefix for /healthz, /readyz, /metrics and /openapi.json, so
-    /// they never collide with API routes, e.g. /_restgate [default: none].
+    /// A path prefix for /healthz, /readyz, /metrics, /openapi.json and
+    /// /docs, so they never collide with API routes, e.g. /_restgate
+    /// [default: none].
     #[arg(long, value_name = "PREFIX")]
     pub ops_prefix: Option<String>,
     /// Origins allowed to call from a browser (CORS), `*` for any; repeatable.

@@ -28,6 +28,12 @@ fn printed_curl_commands_work_as_printed() {
         }
     }
     assert!(listening.is_some(), "no listening line; got {table:?}");
+    let base = listening.as_deref().and_then(|l| l.split(' ').next());
+    let explorer = format!(
+        "Or in a browser, the API explorer: {}/docs",
+        base.unwrap_or("")
+    );
+    assert!(table.contains(&explorer), "no {explorer:?} in {table:?}");
     assert!(table[0].starts_with("METHOD  PATH"), "{table:?}");
     assert!(
         table.iter().any(|l| l.starts_with("POST    /v1/users  ")),

@@ -8,6 +8,7 @@
 
 mod answer;
 mod demo;
+mod docs;
 mod error;
 mod gateway;
 mod handler;
@@ -44,7 +45,9 @@ pub fn app(gateway: Arc<Gateway>) -> axum::Router {
 pub fn live_app(live: Arc<Live>) -> axum::Router {
     let first = live.gateway();
     let cors = first.shared.options.cors.clone();
-    let router = ops::routes(&first.shared.options.ops_prefix)
+    let prefix = &first.shared.options.ops_prefix;
+    let router = ops::routes(prefix)
+        .merge(docs::routes(prefix))
         .fallback(handler::handle)
         .with_state(live);
     match cors {
