@@ -22,8 +22,8 @@ use prost_reflect::{Kind, MessageDescriptor, MethodDescriptor};
 
 use super::binding::BoundField;
 use super::location::LocationError;
+use super::route::HTTP_BODY;
 use super::rule::{RestRule, RouteKind, RuleSource};
-use super::table::HTTP_BODY;
 use super::template::PathTemplate;
 
 /// Whether a `(google.api.http)` `post` may be a create (setting
