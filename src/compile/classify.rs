@@ -143,7 +143,7 @@ pub(crate) fn outcome(method: &http::Method, kind: RouteKind) -> String {
 /// The kind of a bound rule, given the kind its shape suggests
 /// ([`RestRule::classify`]) and what it answers, and the reason where the
 /// shape alone does not say. A `post` left a create here becomes one only
-/// once its item route is found (`link_locations` in `table.rs`).
+/// once its item route is found (`link_locations` in `item_link.rs`).
 pub(crate) fn settle(
     rule: &RestRule,
     template: &PathTemplate,
