@@ -22,8 +22,8 @@ use prost_reflect::{Kind, MessageDescriptor, MethodDescriptor};
 
 use super::binding::BoundField;
 use super::location::LocationError;
+use super::route::HTTP_BODY;
 use super::rule::{RestRule, RouteKind, RuleSource};
-use super::table::HTTP_BODY;
 use super::template::PathTemplate;
 
 /// Whether a `(google.api.http)` `post` may be a create (setting
@@ -143,7 +143,7 @@ pub(crate) fn outcome(method: &http::Method, kind: RouteKind) -> String {
 /// The kind of a bound rule, given the kind its shape suggests
 /// ([`RestRule::classify`]) and what it answers, and the reason where the
 /// shape alone does not say. A `post` left a create here becomes one only
-/// once its item route is found (`link_locations` in `table.rs`).
+/// once its item route is found (`link_locations` in `item_link.rs`).
 pub(crate) fn settle(
     rule: &RestRule,
     template: &PathTemplate,

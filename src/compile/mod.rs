@@ -10,14 +10,19 @@
 //! Pure: no sockets, no async. Everything that serves, documents or generates
 //! code reads the table this room builds, never the annotations themselves.
 
+mod assemble;
 mod behavior;
 mod binding;
 mod classify;
 mod diagnostic;
 mod error;
+mod item_link;
+mod locate;
 mod location;
 mod matcher;
+mod route;
 mod rule;
+mod shadowing;
 mod source;
 mod table;
 mod template;
@@ -29,7 +34,8 @@ pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use error::{CompileError, RouteError};
 pub use location::{ItemUri, ItemValue, LocationError};
 pub use matcher::Lookup;
+pub use route::{Route, RouteSummary, HTTP_BODY};
 pub use rule::{RestRule, RouteKind, RuleSource};
 pub use source::{Descriptors, Input};
-pub use table::{Compiled, Route, RouteSummary, RouteTable, HTTP_BODY};
+pub use table::{Compiled, RouteTable};
 pub use template::{FieldPath, PathTemplate, Segment, TemplateError, TemplateShape, Variable};

@@ -1,5 +1,5 @@
 //! [`Upstream`]: one gRPC service, reached over the network — one or more
-//! endpoints, balanced and failed over (see `remote.rs`), over reused HTTP/2
+//! endpoints, balanced and failed over (see `remote/`), over reused HTTP/2
 //! connections (per worker runtime) — or called in process.
 
 use std::future::Future;
