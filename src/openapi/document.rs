@@ -85,24 +85,7 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
             .insert(method, operation);
         placed.push(Some((rendered, id)));
     }
-    for (index, route) in table.routes().iter().enumerate() {
-        let Some((rendered, id)) = &placed[index] else {
-            continue;
-        };
-        let found = links::of(route, rendered, table.routes(), &placed, &schemas);
-        if found.is_empty() {
-            continue;
-        }
-        let method = route.method.as_str().to_ascii_lowercase();
-        if let Some(created) = paths
-            .get_mut(&rendered.path)
-            .and_then(|item| item.get_mut(&method))
-            .and_then(|op| op.pointer_mut("/responses/201"))
-        {
-            debug_assert_eq!(created.get("$ref"), None, "{id}: 201 is inline");
-            created["links"] = Value::Object(found);
-        }
-    }
+    add_links(&mut paths, table, &placed, &schemas);
 
     let mut components = schemas.finish();
     // The error body is `Status`, unless a message of that very name took the
@@ -144,6 +127,33 @@ pub fn document(table: &RouteTable, options: &OpenApiOptions) -> Value {
         doc["x-restgate-undocumented"] = Value::Array(undocumented);
     }
     doc
+}
+
+/// Gives each create's 201 the `links` to the created item's operations.
+fn add_links(
+    paths: &mut BTreeMap<String, Map<String, Value>>,
+    table: &RouteTable,
+    placed: &[Option<(OpenApiPath, String)>],
+    schemas: &Schemas,
+) {
+    for (index, route) in table.routes().iter().enumerate() {
+        let Some((rendered, id)) = &placed[index] else {
+            continue;
+        };
+        let found = links::of(route, rendered, table.routes(), placed, schemas);
+        if found.is_empty() {
+            continue;
+        }
+        let method = route.method.as_str().to_ascii_lowercase();
+        if let Some(created) = paths
+            .get_mut(&rendered.path)
+            .and_then(|item| item.get_mut(&method))
+            .and_then(|op| op.pointer_mut("/responses/201"))
+        {
+            debug_assert_eq!(created.get("$ref"), None, "{id}: 201 is inline");
+            created["links"] = Value::Object(found);
+        }
+    }
 }
 
 /// Where `route` goes under `paths`. Routes whose paths render alike share

@@ -40,49 +40,9 @@ pub fn build_request(
         .then(|| mask::mask_field(&input))
         .flatten();
 
-    // The body. For PATCH the JSON is looked at first, to learn which fields it carries.
-    let mut present_paths = None;
-    let mut message = match (&route.body, has_body) {
-        (Body::Whole, _) if route.raw_request() => http_body(input.clone(), parts),
-        (Body::Field(field), _) if route.raw_request() => {
-            let mut message = DynamicMessage::new(input.clone());
-            let leaf = field.leaf();
-            if let Kind::Message(body) = leaf.kind() {
-                message.set_field(leaf, Value::Message(http_body(body, parts)));
-            }
-            message
-        }
-        (Body::None, _) | (_, false) => DynamicMessage::new(input.clone()),
-        (Body::Whole, true) => {
-            // The bytes, not a parsed value, are transcoded: a parsed value
-            // has already dropped a field given twice, which is a 400.
-            let message = json::from_slice(input.clone(), parts.body, options)?;
-            if mask_field.is_some() {
-                let paths = mask::paths_present(&input, &parse_json(parts.body)?);
-                refuse_output_only(&input, &paths, "")?;
-                present_paths = Some(paths);
-            }
-            message
-        }
-        (Body::Field(field), true) => {
-            let mut message = DynamicMessage::new(input.clone());
-            let leaf = field.leaf();
-            let value = match leaf.kind() {
-                Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
-                    let value = json::from_slice(m.clone(), parts.body, options)?;
-                    if mask_field.is_some() {
-                        let paths = mask::paths_present(&m, &parse_json(parts.body)?);
-                        refuse_output_only(&m, &paths, &format!("{}.", field.path))?;
-                        present_paths = Some(paths);
-                    }
-                    Value::Message(value)
-                }
-                _ => non_message_body(&input, leaf, parts.body, options)?,
-            };
-            message.set_field(leaf, value);
-            message
-        }
-    };
+    // The body. For PATCH the JSON is looked at too, to learn which fields it carries.
+    let (mut message, present_paths) =
+        body_message(route, parts, has_body, mask_field.is_some(), options)?;
 
     if matches!(route.kind, RouteKind::Replace | RouteKind::Update) {
         check_ids(route, &message, parts.captures)?;
@@ -103,15 +63,75 @@ pub fn build_request(
     }
 
     if let (Some(mask), Some(paths), false) = (mask_field, present_paths, mask_sent) {
-        let Kind::Message(mask_desc) = mask.kind() else {
-            unreachable!("mask_field checked the kind")
-        };
-        let mut value = DynamicMessage::new(mask_desc);
-        let list = paths.into_iter().map(Value::String).collect();
-        value.set_field_by_name("paths", Value::List(list));
-        message.set_field(&mask, Value::Message(value));
+        set_mask(&mut message, &mask, paths);
     }
     Ok(message)
+}
+
+/// The message the body fills, and for PATCH (`with_mask`) the field paths
+/// the body's JSON carries, for the update mask.
+fn body_message(
+    route: &Route,
+    parts: RequestParts<'_>,
+    has_body: bool,
+    with_mask: bool,
+    options: &JsonOptions,
+) -> Result<(DynamicMessage, Option<Vec<String>>), TranscodeError> {
+    let input = route.rpc.input();
+    let mut present_paths = None;
+    let message = match (&route.body, has_body) {
+        (Body::Whole, _) if route.raw_request() => http_body(input.clone(), parts),
+        (Body::Field(field), _) if route.raw_request() => {
+            let mut message = DynamicMessage::new(input.clone());
+            let leaf = field.leaf();
+            if let Kind::Message(body) = leaf.kind() {
+                message.set_field(leaf, Value::Message(http_body(body, parts)));
+            }
+            message
+        }
+        (Body::None, _) | (_, false) => DynamicMessage::new(input.clone()),
+        (Body::Whole, true) => {
+            // The bytes, not a parsed value, are transcoded: a parsed value
+            // has already dropped a field given twice, which is a 400.
+            let message = json::from_slice(input.clone(), parts.body, options)?;
+            if with_mask {
+                let paths = mask::paths_present(&input, &parse_json(parts.body)?);
+                refuse_output_only(&input, &paths, "")?;
+                present_paths = Some(paths);
+            }
+            message
+        }
+        (Body::Field(field), true) => {
+            let mut message = DynamicMessage::new(input.clone());
+            let leaf = field.leaf();
+            let value = match leaf.kind() {
+                Kind::Message(m) if !leaf.is_list() && !leaf.is_map() => {
+                    let value = json::from_slice(m.clone(), parts.body, options)?;
+                    if with_mask {
+                        let paths = mask::paths_present(&m, &parse_json(parts.body)?);
+                        refuse_output_only(&m, &paths, &format!("{}.", field.path))?;
+                        present_paths = Some(paths);
+                    }
+                    Value::Message(value)
+                }
+                _ => non_message_body(&input, leaf, parts.body, options)?,
+            };
+            message.set_field(leaf, value);
+            message
+        }
+    };
+    Ok((message, present_paths))
+}
+
+/// Sets the request's update mask (field `mask`) to `paths`.
+fn set_mask(message: &mut DynamicMessage, mask: &FieldDescriptor, paths: Vec<String>) {
+    let Kind::Message(mask_desc) = mask.kind() else {
+        unreachable!("mask_field checked the kind")
+    };
+    let mut value = DynamicMessage::new(mask_desc);
+    let list = paths.into_iter().map(Value::String).collect();
+    value.set_field_by_name("paths", Value::List(list));
+    message.set_field(mask, Value::Message(value));
 }
 
 /// The value a path variable's decoded `capture` gives its field. A
