@@ -6,93 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::PathAndQuery;
-use http::HeaderName;
 
 use super::metrics::Metrics;
+use super::{ServeOptions, Upstreams};
 use crate::compile::RouteTable;
 use crate::idempotency::{IdempotencyStore, MemoryStore};
-use crate::transcode::JsonOptions;
-use crate::upstream::{Endpoint, LocalService, RemoteSpec, RetryPolicy, Upstream, UpstreamError};
-
-/// Where each service's calls go: `--upstream [SERVICE=]URI`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Upstreams {
-    /// For every service without its own entry.
-    pub default: Option<RemoteSpec>,
-    /// By service full name (`examples.v1.UserService`).
-    pub by_service: HashMap<String, RemoteSpec>,
-}
-
-/// Settings of `restgate serve`.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// Deadline of a call when the request sends no `Grpc-Timeout`; of a
-    /// streaming reply's first message only.
-    pub timeout: Duration,
-    /// Largest request body accepted (413 beyond).
-    pub max_body_bytes: usize,
-    /// Longest request URI (path and query) accepted (414 beyond); at most
-    /// [`MAX_URI_BYTES`](super::MAX_URI_BYTES).
-    pub max_uri_bytes: usize,
-    /// Largest request header section, names and values summed (431 beyond).
-    pub max_header_bytes: usize,
-    /// How JSON is read and written.
-    pub json: JsonOptions,
-    /// Extra request headers passed to the service as metadata.
-    pub forward_headers: Vec<HeaderName>,
-    /// How idempotent calls (PUT, GET, DELETE) are retried.
-    pub retry: RetryPolicy,
-    /// How long the answer of a keyed POST is kept for replay.
-    pub idempotency_ttl: Duration,
-    /// Requests served at once; beyond it, 503 with `Retry-After`. `None`: no limit.
-    pub max_concurrent_requests: Option<usize>,
-    /// The most a whole request may take, body included; 504 beyond. A
-    /// streaming answer is bounded until its headers only.
-    pub request_timeout: Duration,
-    /// One log line per request (route, status, latency, request id).
-    pub access_log: bool,
-    /// Count requests in `/metrics`.
-    pub metrics: bool,
-    /// Where `/healthz`, `/readyz`, `/metrics` and `/openapi.json` live:
-    /// under this prefix (e.g. `/_restgate`), so they never collide with API routes.
-    pub ops_prefix: String,
-    /// Cross-origin requests; `None`: no CORS headers, preflights are 405s.
-    pub cors: Option<CorsOptions>,
-}
-
-/// CORS settings: which origins may call, with which methods and headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsOptions {
-    /// Allowed origins; `*` allows any.
-    pub origins: Vec<String>,
-    /// Allowed methods.
-    pub methods: Vec<http::Method>,
-    /// Allowed request headers.
-    pub headers: Vec<HeaderName>,
-    /// How long a browser may cache a preflight answer.
-    pub max_age: Duration,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            timeout: Duration::from_secs(30),
-            max_body_bytes: 4 * 1024 * 1024,
-            max_uri_bytes: super::DEFAULT_MAX_URI_BYTES,
-            max_header_bytes: super::DEFAULT_MAX_HEADER_BYTES,
-            json: JsonOptions::default(),
-            forward_headers: Vec::new(),
-            retry: RetryPolicy::default(),
-            idempotency_ttl: crate::idempotency::DEFAULT_TTL,
-            max_concurrent_requests: None,
-            request_timeout: Duration::from_secs(60),
-            access_log: true,
-            metrics: true,
-            ops_prefix: String::new(),
-            cors: None,
-        }
-    }
-}
+use crate::upstream::{Endpoint, LocalService, Upstream, UpstreamError};
 
 /// What every worker shares: the table, the options, and for each route its
 /// gRPC path and upstream, resolved once at start-up.
@@ -265,82 +184,6 @@ impl Shared {
     }
 }
 
-/// The table being served, swapped whole by a reload: requests in flight
-/// keep the one they started with.
-#[derive(Debug)]
-pub struct Current(std::sync::RwLock<Arc<Shared>>);
-
-impl Current {
-    /// Serves `shared`.
-    pub fn new(shared: Arc<Shared>) -> Arc<Current> {
-        Arc::new(Current(std::sync::RwLock::new(shared)))
-    }
-
-    /// The table now.
-    pub fn get(&self) -> Arc<Shared> {
-        Arc::clone(
-            &self
-                .0
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    /// Serves `shared` from the next request on.
-    pub fn swap(&self, shared: Arc<Shared>) {
-        *self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = shared;
-    }
-}
-
-/// A worker's view of [`Current`]: its gateway for the table now, rebuilt
-/// (keeping the connections of unchanged upstreams) when a reload swapped
-/// the table.
-#[derive(Debug)]
-pub struct Live {
-    current: Arc<Current>,
-    gateway: std::sync::Mutex<Arc<Gateway>>,
-}
-
-impl Live {
-    /// A worker's view of `current`.
-    pub fn new(current: Arc<Current>) -> Result<Live, UpstreamError> {
-        let gateway = Arc::new(Gateway::new(current.get())?);
-        Ok(Live {
-            current,
-            gateway: std::sync::Mutex::new(gateway),
-        })
-    }
-
-    /// A fixed gateway that never reloads (REST in process).
-    pub fn fixed(gateway: Arc<Gateway>) -> Live {
-        Live {
-            current: Current::new(Arc::clone(&gateway.shared)),
-            gateway: std::sync::Mutex::new(gateway),
-        }
-    }
-
-    /// The gateway for the table being served now.
-    pub fn gateway(&self) -> Arc<Gateway> {
-        let shared = self.current.get();
-        let mut gateway = self
-            .gateway
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !Arc::ptr_eq(&gateway.shared, &shared) {
-            match Gateway::succeeding(&gateway, shared) {
-                Ok(next) => *gateway = Arc::new(next),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serve the reloaded table; keeping the old one")
-                }
-            }
-        }
-        Arc::clone(&gateway)
-    }
-}
-
 /// One worker's gateway: the shared part plus its own connections.
 #[derive(Debug)]
 pub struct Gateway {
@@ -362,7 +205,10 @@ impl Gateway {
 
     /// The gateway for a reloaded table, keeping `before`'s upstreams (and
     /// their connections) whose endpoints did not change.
-    fn succeeding(before: &Gateway, shared: Arc<Shared>) -> Result<Gateway, UpstreamError> {
+    pub(crate) fn succeeding(
+        before: &Gateway,
+        shared: Arc<Shared>,
+    ) -> Result<Gateway, UpstreamError> {
         let upstreams = shared
             .endpoints
             .iter()
