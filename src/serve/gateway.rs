@@ -1,5 +1,6 @@
-//! [`Gateway`]: what a worker needs to serve requests — the shared route
-//! table and options, and the worker's own upstream connections.
+//! [`Gateway`]: what a worker needs to serve requests — the [`Shared`]
+//! route table, options and per-route [`RouteServing`] data, and the
+//! worker's own upstream connections.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,12 +10,12 @@ use http::uri::PathAndQuery;
 
 use super::metrics::Metrics;
 use super::{ServeOptions, Upstreams};
-use crate::compile::RouteTable;
+use crate::compile::{Route, RouteId, RouteTable};
 use crate::idempotency::{IdempotencyStore, MemoryStore};
-use crate::upstream::{Endpoint, LocalService, Upstream, UpstreamError};
+use crate::upstream::{Endpoint, LocalService, RemoteSpec, Upstream, UpstreamError};
 
-/// What every worker shares: the table, the options, and for each route its
-/// gRPC path and upstream, resolved once at start-up.
+/// What every worker shares: the table, the options, and for each route
+/// what serving it takes, resolved once at start-up.
 #[derive(Debug)]
 pub struct Shared {
     /// The routes.
@@ -29,18 +30,33 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Permits for `max_concurrent_requests`, shared by every worker.
     pub limiter: Option<Arc<tokio::sync::Semaphore>>,
-    /// Per route: `/package.Service/Method`.
-    paths: Vec<PathAndQuery>,
-    /// Per route: index into `endpoints`.
-    route_upstream: Vec<usize>,
-    /// Per route: the call deadline when the request sends no `Grpc-Timeout`
-    /// (its upstream's `timeout`, else the gateway's).
-    route_timeout: Vec<Duration>,
-    /// The distinct upstreams.
-    endpoints: Vec<Endpoint>,
-    /// Per endpoint: what identifies it, so a reload keeps the connections
-    /// of the upstreams it keeps.
-    endpoint_keys: Vec<String>,
+    /// One per route of `table`, in its order.
+    serving: Vec<RouteServing>,
+    /// The distinct upstreams, each with what identifies it (so that a
+    /// reload keeps the connections of the upstreams it keeps).
+    endpoints: Vec<(UpstreamKey, Endpoint)>,
+}
+
+/// What serving one route takes beyond the route itself.
+#[derive(Debug, Clone)]
+pub struct RouteServing {
+    /// `/package.Service/Method`.
+    pub grpc_path: PathAndQuery,
+    /// The call deadline when the request sends no `Grpc-Timeout` (its
+    /// upstream's `timeout`, else the gateway's).
+    pub timeout: Duration,
+    /// Which of [`Shared`]'s upstreams serves it.
+    upstream: usize,
+}
+
+/// What identifies an upstream: routes with equal keys share one (its
+/// endpoints, TLS and timeouts), and a reload keeps its connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UpstreamKey {
+    /// `--upstream`: equal settings are one upstream.
+    Remote(RemoteSpec),
+    /// A tonic service in this process, by service full name.
+    Local(String),
 }
 
 /// Why the gateway cannot start with these upstreams.
@@ -80,8 +96,10 @@ impl Shared {
                 .by_service
                 .get(service)
                 .or(upstreams.default.as_ref())?;
-            // Equal specs share one upstream (endpoints, TLS and timeouts).
-            Some((format!("{spec:?}"), Endpoint::Remote(spec.clone())))
+            Some((
+                UpstreamKey::Remote(spec.clone()),
+                Endpoint::Remote(spec.clone()),
+            ))
         })
     }
 
@@ -94,45 +112,46 @@ impl Shared {
     ) -> Result<Shared, SetupError> {
         Shared::resolve(table, options, |service| {
             let local = services.get(service)?;
-            Some((service.to_owned(), Endpoint::Local(local.clone())))
+            Some((
+                UpstreamKey::Local(service.to_owned()),
+                Endpoint::Local(local.clone()),
+            ))
         })
     }
 
     /// Gives each route its gRPC path and the endpoint `endpoint_of` names
-    /// for its service (`(key, endpoint)`; routes with equal keys share one).
+    /// for its service (routes with equal keys share one).
     fn resolve(
         table: RouteTable,
         options: ServeOptions,
-        endpoint_of: impl Fn(&str) -> Option<(String, Endpoint)>,
+        endpoint_of: impl Fn(&str) -> Option<(UpstreamKey, Endpoint)>,
     ) -> Result<Shared, SetupError> {
-        let mut keys: Vec<String> = Vec::new();
-        let mut endpoints = Vec::new();
-        let mut route_upstream = Vec::with_capacity(table.routes().len());
-        let mut route_timeout = Vec::with_capacity(table.routes().len());
-        let mut paths = Vec::with_capacity(table.routes().len());
+        let mut endpoints: Vec<(UpstreamKey, Endpoint)> = Vec::new();
+        let mut serving = Vec::with_capacity(table.routes().len());
         for route in table.routes() {
             let service = route.rpc.parent_service();
             let (key, endpoint) = endpoint_of(service.full_name())
                 .ok_or_else(|| SetupError::NoUpstream(service.full_name().to_owned()))?;
-            let index = match keys.iter().position(|k| *k == key) {
+            let upstream = match endpoints.iter().position(|(k, _)| *k == key) {
                 Some(i) => i,
                 None => {
                     Upstream::from_endpoint(&endpoint)?;
-                    keys.push(key);
-                    endpoints.push(endpoint);
+                    endpoints.push((key, endpoint));
                     endpoints.len() - 1
                 }
             };
-            route_upstream.push(index);
-            route_timeout.push(match &endpoints[index] {
+            let timeout = match &endpoints[upstream].1 {
                 Endpoint::Remote(spec) => spec.timeout.unwrap_or(options.timeout),
                 Endpoint::Local(_) => options.timeout,
-            });
+            };
             let path = format!("/{}/{}", service.full_name(), route.rpc.name());
-            paths.push(
-                PathAndQuery::try_from(path)
-                    .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
-            );
+            let grpc_path = PathAndQuery::try_from(path)
+                .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}"));
+            serving.push(RouteServing {
+                grpc_path,
+                timeout,
+                upstream,
+            });
         }
         let openapi_options = crate::openapi::OpenApiOptions {
             proto_field_names: options.json.proto_field_names,
@@ -151,19 +170,26 @@ impl Shared {
             metrics: Metrics::new(),
             limiter,
             store: Arc::new(MemoryStore::new()),
-            paths,
-            route_upstream,
-            route_timeout,
+            serving,
             endpoints,
-            endpoint_keys: keys,
         })
     }
 }
 
 impl Shared {
-    /// The default call deadline of route `index`.
-    pub fn timeout(&self, index: usize) -> Duration {
-        self.route_timeout[index]
+    /// Route `id` of the table.
+    pub fn route(&self, id: RouteId) -> &Route {
+        &self.table.routes()[id]
+    }
+
+    /// What serving route `id` takes.
+    pub fn serving(&self, id: RouteId) -> &RouteServing {
+        &self.serving[id.index()]
+    }
+
+    /// The default call deadline of a route.
+    pub fn timeout(&self, route: impl Into<RouteId>) -> Duration {
+        self.serving(route.into()).timeout
     }
 
     /// Keeps idempotency keys in `store` instead of memory.
@@ -189,6 +215,7 @@ impl Shared {
 pub struct Gateway {
     /// The table, options and per-route resolution.
     pub shared: Arc<Shared>,
+    /// One per upstream of `shared`, in its order.
     upstreams: Vec<Arc<Upstream>>,
 }
 
@@ -198,7 +225,7 @@ impl Gateway {
         let upstreams = shared
             .endpoints
             .iter()
-            .map(|e| Upstream::from_endpoint(e).map(Arc::new))
+            .map(|(_, e)| Upstream::from_endpoint(e).map(Arc::new))
             .collect::<Result<_, _>>()?;
         Ok(Gateway { shared, upstreams })
     }
@@ -212,9 +239,8 @@ impl Gateway {
         let upstreams = shared
             .endpoints
             .iter()
-            .zip(&shared.endpoint_keys)
-            .map(|(endpoint, key)| {
-                match before.shared.endpoint_keys.iter().position(|k| k == key) {
+            .map(|(key, endpoint)| {
+                match before.shared.endpoints.iter().position(|(k, _)| k == key) {
                     Some(i) => Ok(Arc::clone(&before.upstreams[i])),
                     None => Upstream::from_endpoint(endpoint).map(Arc::new),
                 }
@@ -271,11 +297,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// The upstream and gRPC path of route `index`.
-    pub fn target(&self, index: usize) -> (&Upstream, &PathAndQuery) {
-        (
-            &self.upstreams[self.shared.route_upstream[index]],
-            &self.shared.paths[index],
-        )
+    /// The upstream and gRPC path of a route.
+    pub fn target(&self, route: impl Into<RouteId>) -> (&Upstream, &PathAndQuery) {
+        let serving = self.shared.serving(route.into());
+        (&self.upstreams[serving.upstream], &serving.grpc_path)
     }
 }

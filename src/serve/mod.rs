@@ -10,6 +10,8 @@
 //! addresses and options. Out: REST answers.
 
 mod answer;
+mod body;
+mod call;
 mod error;
 mod gateway;
 mod handler;
@@ -21,7 +23,7 @@ mod options;
 mod stream;
 
 pub use error::ServeError;
-pub use gateway::{Gateway, SetupError, Shared};
+pub use gateway::{Gateway, RouteServing, SetupError, Shared};
 pub use lifecycle::{
     app, bind, grpc_and_rest, live_app, run, Connections, Current, InProcess, ListenerTls, Live,
     Running, Signal, StopSignals,
