@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::request::Parts;
@@ -21,16 +21,16 @@ use super::body::{drain, read_body};
 use super::call::{self, CallContext, REQUEST_ID};
 use super::idempotency::{self, Begin};
 use super::stream::{self, StreamRequest};
-use super::{limits, Gateway, Live, ServeError};
+use super::{limits, Gateway, ServeError};
 use crate::compile::{Body, Captures, Lookup, RouteId};
 use crate::transcode::{self, precondition, JsonOptions, RequestParts};
 use crate::upstream;
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
-pub(super) async fn handle(State(live): State<Arc<Live>>, request: Request) -> Response {
-    // The table of this request: a reload swaps it for later ones only.
-    let gateway = live.gateway();
+/// `gateway` is the worker's for the table being served now: a reload
+/// swaps it for later requests only.
+pub(super) async fn handle(gateway: Arc<Gateway>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let shared = &gateway.shared;
     let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use axum::extract::{Request, State};
+
 use super::{ops, Live};
 use crate::serve::{handler, Gateway};
 
@@ -18,7 +20,10 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
     let first = live.gateway();
     let cors = first.shared.options.cors.clone();
     let router = ops::routes(&first.shared.options.ops_prefix)
-        .fallback(handler::handle)
+        // The table of this request: a reload swaps it for later ones only.
+        .fallback(|State(live): State<Arc<Live>>, request: Request| {
+            handler::handle(live.gateway(), request)
+        })
         .with_state(live);
     match cors {
         Some(cors) => router.layer(ops::cors_layer(&cors)),
