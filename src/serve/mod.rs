@@ -1,6 +1,6 @@
 //! The HTTP server, in two parts. The per-request pipeline — every request
 //! goes to one generic handler driven by the route table — sits here:
-//! [`handler`] (the steps in order), `stream` (streaming RPCs), `body`,
+//! `handler` (the steps in order), `stream` (streaming RPCs), `body`,
 //! `call`, `answer`, `idempotency`, `limits`, `metrics` and [`ServeError`],
 //! the one place a failure becomes an HTTP answer. How the server runs
 //! (workers, TLS, reload, ops endpoints, signals, in process) is
