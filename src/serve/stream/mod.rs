@@ -16,26 +16,4 @@ mod format;
 mod replies;
 mod start;
 
-use axum::body::Body as AxumBody;
-use axum::response::Response;
-use futures_util::StreamExt;
-
-pub(super) use start::{client_streaming, server_streaming, StreamRequest};
-
-use crate::compile::Route;
-
-/// `response` whose body keeps `guard` until the body is dropped.
-pub(super) fn holding<G: Send + 'static>(response: Response, guard: G) -> Response {
-    response.map(|body| {
-        let chunks = body.into_data_stream().map(move |chunk| {
-            let _ = &guard;
-            chunk
-        });
-        AxumBody::from_stream(chunks)
-    })
-}
-
-/// Whether the route's RPC streams requests, replies or both.
-pub(super) fn is_streaming(route: &Route) -> bool {
-    route.rpc.is_client_streaming() || route.rpc.is_server_streaming()
-}
+pub(super) use start::{client_streaming, holding, is_streaming, server_streaming, StreamRequest};

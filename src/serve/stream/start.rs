@@ -1,7 +1,8 @@
 //! Starting a streaming call: the request side (one message, or an NDJSON
 //! body read a line at a time), the call made with the request's
 //! [`CallContext`], and the wait for the first reply message, before which
-//! a failure is an ordinary error answer.
+//! a failure is an ordinary error answer; and [`holding`], which keeps a
+//! streamed answer's permit and in-flight count until its body ends.
 
 use std::sync::Arc;
 
@@ -15,13 +16,29 @@ use tokio::sync::oneshot;
 
 use super::format::Format;
 use super::replies::Replies;
-use crate::compile::Captures;
+use crate::compile::{Captures, Route};
 use crate::serve::answer::Answered;
 use crate::serve::body::{is_ndjson, Lines};
 use crate::serve::call::CallContext;
 use crate::serve::ServeError;
 use crate::transcode::{Alt, SystemParams};
 use crate::upstream::{self, UpstreamError};
+
+/// Whether the route's RPC streams requests, replies or both.
+pub(in crate::serve) fn is_streaming(route: &Route) -> bool {
+    route.rpc.is_client_streaming() || route.rpc.is_server_streaming()
+}
+
+/// `response` whose body keeps `guard` until the body is dropped.
+pub(in crate::serve) fn holding<G: Send + 'static>(response: Response, guard: G) -> Response {
+    response.map(|body| {
+        let chunks = body.into_data_stream().map(move |chunk| {
+            let _ = &guard;
+            chunk
+        });
+        AxumBody::from_stream(chunks)
+    })
+}
 
 /// What a streaming call needs from the request beyond its call context.
 pub(in crate::serve) struct StreamRequest<'a> {
