@@ -14,11 +14,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use std::sync::Arc;
+mod serve;
 
 use crate::compile::{CompileOptions, Compiled, GoogleApiCreates, Input, RouteTable};
 use crate::config::{ConfigError, LogFormat, ServeConfig, Settings};
-use crate::serve::{runtime, ListenerTls, Shared};
+
+pub use self::serve::{prepare, Prepared, StartError};
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -274,7 +275,7 @@ fn command_input(input: &InputArgs, reflect: &ReflectArgs) -> Result<Input, Exit
 /// Runs a command and returns the exit code.
 pub fn run(command: Command) -> ExitCode {
     match command {
-        Command::Serve(args) => serve(&args),
+        Command::Serve(args) => serve::serve(&args),
         Command::Routes {
             input,
             reflect,
@@ -376,241 +377,6 @@ fn with_table(
             ExitCode::FAILURE
         }
     }
-}
-
-/// `restgate serve`: load, check, bind, print `listening on`, serve until
-/// Ctrl-C or SIGTERM, then drain.
-fn serve(args: &ServeArgs) -> ExitCode {
-    let mut config = match args.merged() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("restgate: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    init_logging(config.log_format);
-    if args.demo {
-        // The bundled example is restgate's own API, under its licence.
-        config.options.openapi_license = Some(env!("CARGO_PKG_LICENSE").to_owned());
-        match crate::serve::start_example_service() {
-            Ok(addr) => config.upstreams.default = format!("http://{addr}").parse().ok(),
-            Err(e) => {
-                eprintln!("restgate: cannot start the example service: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else if config.upstreams.default.is_none() && config.upstreams.by_service.is_empty() {
-        eprintln!("restgate: no upstream: give --upstream [SERVICE=]URI (or upstream in the config file), or --demo");
-        return ExitCode::from(2);
-    }
-    // With an upstream and no protos or descriptor sets: its reflection.
-    let input = if !args.demo && config.input == Input::Bundled {
-        match reflected(&config.upstreams, config.options.timeout) {
-            Ok(input) => input,
-            Err(e) => {
-                eprintln!("restgate: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    } else {
-        config.input.clone()
-    };
-    let compiled = match RouteTable::load_with(&input, &config.compile) {
-        Ok(c) => c,
-        Err(err) => {
-            eprintln!("{}", err.diagnostics());
-            eprintln!(
-                "restgate: {}",
-                plural(err.diagnostics().error_count(), "error")
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    for warning in compiled.warnings.iter() {
-        eprintln!("{warning}");
-    }
-    let store = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(config.idempotency.open())
-                .map_err(|e| e.to_string())
-        }) {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("restgate: idempotency store {}: {e}", config.idempotency);
-            return ExitCode::FAILURE;
-        }
-    };
-    let shared = match Shared::new(compiled.table, &config.upstreams, config.options.clone()) {
-        Ok(s) => Arc::new(s.with_store(store)),
-        Err(e) => {
-            eprintln!("restgate: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let tls = match &config.tls {
-        Some(files) => match ListenerTls::load(&files.cert, &files.key) {
-            Ok(tls) => Some(Arc::new(tls)),
-            Err(e) => {
-                eprintln!("restgate: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => None,
-    };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let workers = config.workers;
-    let listeners = match runtime::bind(config.listen, workers) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("restgate: cannot listen on {}: {e}", config.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .unwrap_or(config.listen);
-    let table = Arc::clone(&shared);
-    let current = crate::serve::Current::new(shared);
-    let running = match runtime::start(
-        Arc::clone(&current),
-        listeners,
-        config.header_read_timeout,
-        tls.clone(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("restgate: cannot start workers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Listen for SIGTERM before saying we are ready: a signal right after
-    // the `listening on` line must drain and exit 0, not kill the process.
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .and_then(|rt| {
-            let signals = rt.block_on(async { runtime::StopSignals::listen() })?;
-            Ok((rt, signals))
-        });
-    let base = format!("{scheme}://{addr}");
-    if args.demo {
-        let mut out = std::io::stdout().lock();
-        let _ = print_table(&mut out, table.table.routes());
-        let _ = writeln!(out, "\nTry:\n{}\n", crate::serve::demo_commands(&base));
-        let docs = format!("{base}{}/docs", config.options.ops_prefix);
-        let _ = writeln!(out, "Or in a browser, the API explorer: {docs}\n");
-    }
-    println!(
-        "listening on {base} ({} routes, {workers} workers)",
-        table.table.routes().len()
-    );
-    let _ = std::io::stdout().flush();
-    tracing::info!(%addr, workers, "serving");
-
-    match signals {
-        Ok((rt, mut signals)) => {
-            let watched = watched_files(args, &config);
-            let mut stamps = modified(&watched);
-            loop {
-                let signal = rt.block_on(async {
-                    tokio::select! {
-                        signal = signals.next() => Some(signal),
-                        _ = tokio::time::sleep(WATCH_EVERY), if config.watch => None,
-                    }
-                });
-                match signal {
-                    Some(runtime::Signal::Stop) => break,
-                    Some(runtime::Signal::Reload) => {}
-                    None => {
-                        let now = modified(&watched);
-                        if now == stamps {
-                            continue;
-                        }
-                        stamps = now;
-                        tracing::info!("a watched file changed; reloading");
-                    }
-                }
-                let upstreams = args.demo.then(|| config.upstreams.clone());
-                match reload(args, &current, tls.as_deref(), upstreams) {
-                    Ok(routes) => tracing::info!(routes, "reloaded"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "reload rejected; the previous table keeps serving")
-                    }
-                }
-            }
-        }
-        Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
-    }
-    tracing::info!("stopping: draining requests in flight");
-    running.shutdown(config.shutdown_grace);
-    ExitCode::SUCCESS
-}
-
-/// How often `--watch` looks at the watched files.
-const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// What `--watch` watches: the config file, the inputs given, and the
-/// listener's certificate and key. (Imported protos are not watched: touch
-/// an input or send SIGHUP.)
-fn watched_files(args: &ServeArgs, config: &ServeConfig) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = args.config.iter().cloned().collect();
-    if let Input::Protos { files: protos, .. } = &config.input {
-        files.extend(protos.iter().cloned());
-    }
-    if let Input::DescriptorSets(sets) = &config.input {
-        files.extend(sets.iter().cloned());
-    }
-    if let Some(tls) = &config.tls {
-        files.extend([tls.cert.clone(), tls.key.clone()]);
-    }
-    files
-}
-
-/// The modification times of `files` (`None` for one that cannot be read).
-fn modified(files: &[PathBuf]) -> Vec<Option<std::time::SystemTime>> {
-    files
-        .iter()
-        .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-        .collect()
-}
-
-/// SIGHUP: reads the config file, flags and environment again, loads and
-/// compiles the protos or descriptor sets again (or asks the upstreams'
-/// reflection again), and swaps the route table
-/// whole; reloads the listener's certificate. Any error leaves everything
-/// as it was. The listen address, workers, ops prefix, CORS and idempotency
-/// store stay as they started. `demo_upstreams` keeps the demo's example
-/// service as the upstream.
-fn reload(
-    args: &ServeArgs,
-    current: &crate::serve::Current,
-    tls: Option<&ListenerTls>,
-    demo_upstreams: Option<crate::serve::Upstreams>,
-) -> Result<usize, String> {
-    let config = args.merged().map_err(|e| e.to_string())?;
-    let input = if demo_upstreams.is_none() && config.input == Input::Bundled {
-        reflected(&config.upstreams, config.options.timeout)?
-    } else {
-        config.input.clone()
-    };
-    let upstreams = demo_upstreams.unwrap_or(config.upstreams.clone());
-    let compiled =
-        RouteTable::load_with(&input, &config.compile).map_err(|e| e.diagnostics().to_string())?;
-    let before = current.get();
-    let shared = Shared::new(compiled.table, &upstreams, config.options.clone())
-        .map_err(|e| e.to_string())?
-        .succeeding(&before);
-    if let Some(tls) = tls {
-        // The same files, read again (a renewed certificate).
-        tls.reload()?;
-    }
-    let routes = shared.table.routes().len();
-    current.swap(Arc::new(shared));
-    Ok(routes)
 }
 
 /// Logs to stderr through tracing-subscriber, filtered by `RUST_LOG`

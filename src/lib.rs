@@ -10,9 +10,12 @@
 //! - `transcode`: HTTP request ↔ protobuf message, proto3 JSON, `Location`.
 //! - `upstream`: gRPC calls: HTTP/2 connections, codec, deadlines, retries.
 //! - `idempotency`: `Idempotency-Key` stores (memory, file, Redis).
-//! - `serve`: the HTTP server and its one handler; the demo.
+//! - `serve`: the request pipeline (one handler driven by the table) and, in
+//!   `serve::lifecycle`, how the server runs (`serve::run`, workers, TLS,
+//!   reload, ops endpoints).
 //! - `config` and `cli`: settings and the `restgate` command line.
-//! - `example`: the bundled example service (users, accounts, blogs).
+//! - `example`: the bundled example service (users, accounts, blogs) and
+//!   the demo that runs it.
 //! - [`openapi`]: OpenAPI 3.1 from the route table.
 //! - `codegen` (`restgate::build`): the build-script API.
 //!

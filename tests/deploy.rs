@@ -180,7 +180,7 @@ async fn two_replicas_serve_the_example_with_the_container_config() {
     fs::write(&config_path, config).expect("write config");
     let config_path = config_path.to_string_lossy().into_owned();
     let args = ["--config", config_path.as_str()];
-    let (a, b) = tokio::join!(Gateway::start(&args), Gateway::start(&args));
+    let (a, b) = tokio::join!(Gateway::spawn(&args), Gateway::spawn(&args));
 
     // What the probes of the Deployment and the compose health checks ask.
     for gw in [&a, &b] {

@@ -226,7 +226,7 @@ async fn sighup_reloads_the_certificate() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::copy(&first.server_cert, &cert).unwrap();
     std::fs::copy(&first.server_key, &key).unwrap();
-    let gateway = Gateway::start(&[
+    let gateway = Gateway::spawn(&[
         "--demo",
         "--tls-cert",
         cert.to_str().unwrap(),

@@ -137,7 +137,7 @@ async fn until_refused(gw: &Gateway) {
 #[tokio::test]
 async fn sigterm_drains_accepted_requests_under_load() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
     // An idle keep-alive connection must not hold the exit back.
     gw.get("/healthz").await.assert_json(200);
     let client = fresh_connections();
@@ -258,7 +258,7 @@ async fn sigterm_drains_accepted_requests_under_load() {
 #[tokio::test]
 async fn shutdown_grace_bounds_the_drain() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::fixture(&fixture, &["--shutdown-grace", "200ms"]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--shutdown-grace", "200ms"]).await;
     let started = Instant::now();
     let (client, url) = (fresh_connections(), gw.url("/v1/sleep/5000"));
     let slow = tokio::spawn(async move { fetch(&client, &url).await });
@@ -287,7 +287,7 @@ async fn shutdown_grace_bounds_the_drain() {
 #[tokio::test]
 async fn an_idle_gateway_exits_0_at_once() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
     // A keep-alive connection stays open in the client's pool.
     gw.get("/v1/echo/a").await.assert_json(200);
     let terminated = Instant::now();
@@ -309,7 +309,7 @@ async fn sigterm_right_after_listening_exits_0() {
     let fixture = start_fixture().await;
     let mut codes = Vec::new();
     for _ in 0..20 {
-        let mut gw = Gateway::fixture(&fixture, &[]).await;
+        let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
         gw.terminate();
         codes.push(gw.wait_exit().await);
     }

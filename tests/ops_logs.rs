@@ -51,7 +51,7 @@ fn strip_ansi(stderr: &str) -> String {
 #[tokio::test]
 async fn json_access_line_per_request() {
     let example = start_example().await;
-    let gw = Gateway::example_with(example, &["--log-format", "json"]).await;
+    let gw = Gateway::spawn_example_with(example, &["--log-format", "json"]).await;
 
     let created = send(
         gw.request(Method::POST, "/v1/users")
@@ -117,7 +117,7 @@ async fn json_access_line_per_request() {
 #[tokio::test]
 async fn pretty_access_line_carries_the_fields() {
     let example = start_example().await;
-    let gw = Gateway::example(example).await;
+    let gw = Gateway::spawn_example(example).await;
     send(
         gw.request(Method::POST, "/v1/users")
             .header("x-request-id", "pretty-1")
@@ -156,7 +156,8 @@ async fn pretty_access_line_carries_the_fields() {
 #[tokio::test]
 async fn access_log_false_writes_no_access_line() {
     let fixture = start_fixture().await;
-    let gw = Gateway::fixture(&fixture, &["--log-format", "json", "--access-log=false"]).await;
+    let gw =
+        Gateway::spawn_fixture(&fixture, &["--log-format", "json", "--access-log=false"]).await;
     gw.get("/v1/echo/a").await.assert_json(200);
     gw.post("/v1/echo", &json!({"id": "b"}))
         .await

@@ -281,7 +281,7 @@ async fn sighup_asks_the_reflection_again_and_a_failed_fetch_keeps_the_table() {
     };
     let fixture = start_fixture_with(Routes::new(counted)).await;
     let upstream = format!("http://{}", fixture.addr);
-    let gw = Gateway::start(&["--upstream", &upstream]).await;
+    let gw = Gateway::spawn(&["--upstream", &upstream]).await;
     let at_start = calls.load(Ordering::SeqCst);
     assert!(at_start >= 2, "a list, then the files: {at_start}");
 

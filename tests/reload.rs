@@ -31,7 +31,7 @@ async fn sighup_adds_a_route_under_load_and_a_broken_reload_keeps_the_old_table(
     // Start without the Special route; the reload adds it at a new path.
     std::fs::write(&proto, original.replace(SPECIAL, "")).unwrap();
     let upstream = format!("http://{}", fixture.addr);
-    let gw = Gateway::start(&[
+    let gw = Gateway::spawn(&[
         "--proto",
         proto.to_str().unwrap(),
         "-I",
@@ -113,7 +113,7 @@ async fn watch_reloads_when_an_input_changes() {
     let original = std::fs::read_to_string("proto/testing/v1/fixture.proto").unwrap();
     std::fs::write(&proto, original.replace(SPECIAL, "")).unwrap();
     let upstream = format!("http://{}", fixture.addr);
-    let gw = Gateway::start(&[
+    let gw = Gateway::spawn(&[
         "--proto",
         proto.to_str().unwrap(),
         "-I",

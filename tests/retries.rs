@@ -18,7 +18,7 @@ fn retry_lines(stderr: &str) -> usize {
 #[tokio::test]
 async fn put_is_retried_until_it_succeeds() {
     let fixture = start_fixture().await;
-    let gw = Gateway::fixture(&fixture, &[]).await;
+    let gw = Gateway::spawn_fixture(&fixture, &[]).await;
     let reply = gw.put("/v1/flaky/a", &json!({"failures": 2})).await;
     assert_eq!(reply.assert_json(200), json!({"widgetId": "a", "size": 3}));
     assert_eq!(fixture.calls("Flaky"), 3);
@@ -56,7 +56,7 @@ async fn delete_is_retried_until_it_succeeds() {
 #[tokio::test]
 async fn post_is_never_retried() {
     let fixture = start_fixture().await;
-    let gw = Gateway::fixture(&fixture, &[]).await;
+    let gw = Gateway::spawn_fixture(&fixture, &[]).await;
     let reply = gw
         .post("/v1/flaky", &json!({"key": "c", "failures": 2}))
         .await;
@@ -79,7 +79,7 @@ async fn post_is_never_retried() {
 #[tokio::test]
 async fn patch_is_never_retried() {
     let fixture = start_fixture().await;
-    let gw = Gateway::fixture(&fixture, &[]).await;
+    let gw = Gateway::spawn_fixture(&fixture, &[]).await;
     let reply = gw.patch("/v1/flaky/e", &json!({"failures": 2})).await;
     reply.assert_error(503, 14);
     assert_eq!(fixture.calls("Flaky"), 1);
@@ -157,7 +157,7 @@ async fn retries_stay_inside_the_deadline() {
 
 #[tokio::test]
 async fn transport_failures_are_retried_then_503() {
-    let gw = Gateway::start(&[
+    let gw = Gateway::spawn(&[
         "--proto",
         "proto/testing/v1/fixture.proto",
         "-I",

@@ -38,16 +38,60 @@ pub(crate) struct Matcher {
     root: Node,
 }
 
+/// Which route of a [`RouteTable`](super::RouteTable): its place in
+/// [`routes`](super::RouteTable::routes), which it indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId(usize);
+
+impl RouteId {
+    /// Its place in the table's routes.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl From<usize> for RouteId {
+    fn from(index: usize) -> RouteId {
+        RouteId(index)
+    }
+}
+
+impl std::ops::Index<RouteId> for [super::Route] {
+    type Output = super::Route;
+
+    fn index(&self, id: RouteId) -> &super::Route {
+        &self[id.0]
+    }
+}
+
+/// The values a request path gave its route's template variables:
+/// percent-decoded, one per variable, in the template's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captures(Vec<String>);
+
+impl std::ops::Deref for Captures {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl FromIterator<String> for Captures {
+    fn from_iter<I: IntoIterator<Item = String>>(values: I) -> Captures {
+        Captures(values.into_iter().collect())
+    }
+}
+
 /// What a path resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
-    /// A route for this method and path: its index and one captured value
-    /// per template variable (percent-decoded).
+    /// A route for this method and path, and its variables' values.
     Found {
-        /// Index into [`super::RouteTable::routes`].
-        route: usize,
+        /// The route.
+        route: RouteId,
         /// One value per variable of the route's template, in order.
-        captures: Vec<String>,
+        captures: Captures,
     },
     /// The path is known but not for this method: the methods it allows.
     MethodNotAllowed(Vec<http::Method>),
@@ -202,7 +246,7 @@ fn captures(route: usize, segments: &[&str], template: &PathTemplate) -> Lookup 
         })
         .collect();
     Lookup::Found {
-        route,
+        route: RouteId(route),
         captures: values,
     }
 }
@@ -233,7 +277,7 @@ mod tests {
 
     fn found(route: usize, captures: &[&str]) -> Lookup {
         Lookup::Found {
-            route,
+            route: RouteId(route),
             captures: captures.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -33,7 +33,7 @@ pub use classify::{CompileOptions, GoogleApiCreates, KindReason};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use error::{CompileError, RouteError};
 pub use location::{ItemUri, ItemValue, LocationError};
-pub use matcher::Lookup;
+pub use matcher::{Captures, Lookup, RouteId};
 pub use route::{Route, RouteSummary, HTTP_BODY};
 pub use rule::{RestRule, RouteKind, RuleSource};
 pub use source::{Descriptors, Input};

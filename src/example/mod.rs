@@ -24,6 +24,9 @@
 //! The data lives behind one `std::sync::Mutex`, never held across an
 //! `.await`.
 //!
+//! [`start_example_service`] runs it on a loopback port for `restgate serve
+//! --demo`, which prints [`demo_commands`] to try.
+//!
 //! The served routes also answer gRPC server reflection (v1 and v1alpha)
 //! from the embedded descriptor set, options included, so a gateway given
 //! only `--upstream` finds the services and their REST annotations.
@@ -31,8 +34,11 @@
 mod accounts;
 mod avatars;
 mod blogs;
+mod demo;
 mod store;
 mod users;
+
+pub use demo::{demo_commands, start_example_service};
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

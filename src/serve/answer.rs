@@ -1,12 +1,18 @@
 //! [`Answer`]: a whole HTTP answer held in memory (status, headers, body),
 //! so that it can be stored for an idempotency key and replayed byte for
-//! byte.
+//! byte; [`Answer::reply`], the one place that picks a successful call's
+//! status, `Location` and `ETag`; and [`Answered`], whole or streamed.
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use prost_reflect::DynamicMessage;
 
+use super::ServeError;
+use crate::compile::{Captures, Route, RouteKind};
 use crate::idempotency::{Record, StoredHeader};
+use crate::transcode::{self, precondition, JsonOptions};
+use crate::upstream::{self, Reply};
 
 /// A complete answer.
 #[derive(Debug, Clone)]
@@ -64,6 +70,113 @@ impl Answer {
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers,
             body: Bytes::from(record.body),
+        }
+    }
+}
+
+impl Answer {
+    /// A JSON answer.
+    pub(super) fn json(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> Answer {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The answer to a unary call's `reply`: its message as JSON (written
+    /// with `json`) or as a raw body; its `ETag`, metadata and trailers;
+    /// 201 with `Location` for a create, and for a replace the service
+    /// reports as a creation (the item is then the request's `path`).
+    pub(super) fn reply(
+        route: &Route,
+        captures: &Captures,
+        path: &str,
+        reply: &Reply,
+        json: &JsonOptions,
+    ) -> Result<Answer, ServeError> {
+        let mut headers = HeaderMap::with_capacity(4);
+        let body = match transcode::raw_reply(route, &reply.message) {
+            Some(raw) => {
+                let content_type = HeaderValue::from_str(&raw.content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+                headers.insert(header::CONTENT_TYPE, content_type);
+                raw.data
+            }
+            None => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                transcode::reply_body(route, &reply.message, json)?.into()
+            }
+        };
+        if let Some(etag) = precondition::reply_etag(route, &reply.message)
+            .and_then(|e| HeaderValue::from_str(&e).ok())
+        {
+            headers.insert(header::ETAG, etag);
+        }
+        upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
+        upstream::response_headers(&mut headers, &reply.trailers, upstream::GRPC_TRAILER);
+        let created = reply
+            .headers
+            .get(upstream::CREATED_METADATA)
+            .is_some_and(|v| v == "true");
+        let (status, location) = match route.kind {
+            RouteKind::Create => (
+                StatusCode::CREATED,
+                location(route, captures, &reply.message),
+            ),
+            RouteKind::Replace if created => (StatusCode::CREATED, Some(path.to_owned())),
+            _ => (StatusCode::OK, None),
+        };
+        if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, value);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The created item's URI, or `None` (logged) when it cannot be built.
+fn location(route: &Route, captures: &Captures, reply: &DynamicMessage) -> Option<String> {
+    let location = transcode::location(route, captures, reply);
+    if location.is_none() {
+        tracing::debug!(rpc = %route.rpc_name(), "create answered without Location");
+    }
+    location
+}
+
+/// What the handler answers: a whole answer, or a streamed one.
+pub(super) enum Answered {
+    /// Held in memory (unary calls, client streaming, errors).
+    Whole(Answer),
+    /// Written as the reply messages arrive.
+    Streamed(Response),
+}
+
+impl Answered {
+    /// The status of the answer's headers.
+    pub(super) fn status(&self) -> StatusCode {
+        match self {
+            Answered::Whole(answer) => answer.status,
+            Answered::Streamed(response) => response.status(),
+        }
+    }
+}
+
+impl IntoResponse for Answered {
+    fn into_response(self) -> Response {
+        match self {
+            Answered::Whole(answer) => answer.into_response(),
+            Answered::Streamed(response) => response,
         }
     }
 }

@@ -123,13 +123,7 @@ impl ServeError {
                 precondition,
                 ..
             } => {
-                let code = match error {
-                    UpstreamError::Unavailable(_) => Code::Unavailable,
-                    UpstreamError::DeadlineExceeded(_) => Code::DeadlineExceeded,
-                    UpstreamError::Status(status) => status.code(),
-                    UpstreamError::BadUri { .. } => Code::Internal,
-                    UpstreamError::MetadataTooLarge { .. } => Code::ResourceExhausted,
-                };
+                let code = error.code();
                 let status = match code {
                     Code::FailedPrecondition if *precondition => StatusCode::PRECONDITION_FAILED,
                     _ => upstream::http_status(code),

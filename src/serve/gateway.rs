@@ -1,107 +1,21 @@
-//! [`Gateway`]: what a worker needs to serve requests — the shared route
-//! table and options, and the worker's own upstream connections.
+//! [`Gateway`]: what a worker needs to serve requests — the [`Shared`]
+//! route table, options and per-route [`RouteServing`] data, and the
+//! worker's own upstream connections.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::PathAndQuery;
-use http::HeaderName;
 
 use super::metrics::Metrics;
-use crate::compile::RouteTable;
+use super::{ServeOptions, Upstreams};
+use crate::compile::{Route, RouteId, RouteTable};
 use crate::idempotency::{IdempotencyStore, MemoryStore};
-use crate::transcode::JsonOptions;
-use crate::upstream::{Endpoint, LocalService, RemoteSpec, RetryPolicy, Upstream, UpstreamError};
+use crate::upstream::{Endpoint, LocalService, RemoteSpec, Upstream, UpstreamError};
 
-/// Where each service's calls go: `--upstream [SERVICE=]URI`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Upstreams {
-    /// For every service without its own entry.
-    pub default: Option<RemoteSpec>,
-    /// By service full name (`examples.v1.UserService`).
-    pub by_service: HashMap<String, RemoteSpec>,
-}
-
-/// Settings of `restgate serve`.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    /// Deadline of a call when the request sends no `Grpc-Timeout`; of a
-    /// streaming reply's first message only.
-    pub timeout: Duration,
-    /// Largest request body accepted (413 beyond).
-    pub max_body_bytes: usize,
-    /// Longest request URI (path and query) accepted (414 beyond); at most
-    /// [`MAX_URI_BYTES`](super::MAX_URI_BYTES).
-    pub max_uri_bytes: usize,
-    /// Largest request header section, names and values summed (431 beyond).
-    pub max_header_bytes: usize,
-    /// How JSON is read and written.
-    pub json: JsonOptions,
-    /// Extra request headers passed to the service as metadata.
-    pub forward_headers: Vec<HeaderName>,
-    /// How `/openapi.json` writes variables spanning several segments.
-    pub openapi_path_params: crate::openapi::PathParams,
-    /// `/openapi.json`'s `info.license` (SPDX); set for the bundled example.
-    pub openapi_license: Option<String>,
-    /// How idempotent calls (PUT, GET, DELETE) are retried.
-    pub retry: RetryPolicy,
-    /// How long the answer of a keyed POST is kept for replay.
-    pub idempotency_ttl: Duration,
-    /// Requests served at once; beyond it, 503 with `Retry-After`. `None`: no limit.
-    pub max_concurrent_requests: Option<usize>,
-    /// The most a whole request may take, body included; 504 beyond. A
-    /// streaming answer is bounded until its headers only.
-    pub request_timeout: Duration,
-    /// One log line per request (route, status, latency, request id).
-    pub access_log: bool,
-    /// Count requests in `/metrics`.
-    pub metrics: bool,
-    /// Where `/healthz`, `/readyz`, `/metrics` and `/openapi.json` live:
-    /// under this prefix (e.g. `/_restgate`), so they never collide with API routes.
-    pub ops_prefix: String,
-    /// Cross-origin requests; `None`: no CORS headers, preflights are 405s.
-    pub cors: Option<CorsOptions>,
-}
-
-/// CORS settings: which origins may call, with which methods and headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsOptions {
-    /// Allowed origins; `*` allows any.
-    pub origins: Vec<String>,
-    /// Allowed methods.
-    pub methods: Vec<http::Method>,
-    /// Allowed request headers.
-    pub headers: Vec<HeaderName>,
-    /// How long a browser may cache a preflight answer.
-    pub max_age: Duration,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            timeout: Duration::from_secs(30),
-            max_body_bytes: 4 * 1024 * 1024,
-            max_uri_bytes: super::DEFAULT_MAX_URI_BYTES,
-            max_header_bytes: super::DEFAULT_MAX_HEADER_BYTES,
-            json: JsonOptions::default(),
-            forward_headers: Vec::new(),
-            openapi_path_params: crate::openapi::PathParams::default(),
-            openapi_license: None,
-            retry: RetryPolicy::default(),
-            idempotency_ttl: crate::idempotency::DEFAULT_TTL,
-            max_concurrent_requests: None,
-            request_timeout: Duration::from_secs(60),
-            access_log: true,
-            metrics: true,
-            ops_prefix: String::new(),
-            cors: None,
-        }
-    }
-}
-
-/// What every worker shares: the table, the options, and for each route its
-/// gRPC path and upstream, resolved once at start-up.
+/// What every worker shares: the table, the options, and for each route
+/// what serving it takes, resolved once at start-up.
 #[derive(Debug)]
 pub struct Shared {
     /// The routes.
@@ -116,18 +30,33 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Permits for `max_concurrent_requests`, shared by every worker.
     pub limiter: Option<Arc<tokio::sync::Semaphore>>,
-    /// Per route: `/package.Service/Method`.
-    paths: Vec<PathAndQuery>,
-    /// Per route: index into `endpoints`.
-    route_upstream: Vec<usize>,
-    /// Per route: the call deadline when the request sends no `Grpc-Timeout`
-    /// (its upstream's `timeout`, else the gateway's).
-    route_timeout: Vec<Duration>,
-    /// The distinct upstreams.
-    endpoints: Vec<Endpoint>,
-    /// Per endpoint: what identifies it, so a reload keeps the connections
-    /// of the upstreams it keeps.
-    endpoint_keys: Vec<String>,
+    /// One per route of `table`, in its order.
+    serving: Vec<RouteServing>,
+    /// The distinct upstreams, each with what identifies it (so that a
+    /// reload keeps the connections of the upstreams it keeps).
+    endpoints: Vec<(UpstreamKey, Endpoint)>,
+}
+
+/// What serving one route takes beyond the route itself.
+#[derive(Debug, Clone)]
+pub struct RouteServing {
+    /// `/package.Service/Method`.
+    pub grpc_path: PathAndQuery,
+    /// The call deadline when the request sends no `Grpc-Timeout` (its
+    /// upstream's `timeout`, else the gateway's).
+    pub timeout: Duration,
+    /// Which of [`Shared`]'s upstreams serves it.
+    upstream: usize,
+}
+
+/// What identifies an upstream: routes with equal keys share one (its
+/// endpoints, TLS and timeouts), and a reload keeps its connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UpstreamKey {
+    /// `--upstream`: equal settings are one upstream.
+    Remote(RemoteSpec),
+    /// A tonic service in this process, by service full name.
+    Local(String),
 }
 
 /// Why the gateway cannot start with these upstreams.
@@ -167,8 +96,10 @@ impl Shared {
                 .by_service
                 .get(service)
                 .or(upstreams.default.as_ref())?;
-            // Equal specs share one upstream (endpoints, TLS and timeouts).
-            Some((format!("{spec:?}"), Endpoint::Remote(spec.clone())))
+            Some((
+                UpstreamKey::Remote(spec.clone()),
+                Endpoint::Remote(spec.clone()),
+            ))
         })
     }
 
@@ -181,45 +112,46 @@ impl Shared {
     ) -> Result<Shared, SetupError> {
         Shared::resolve(table, options, |service| {
             let local = services.get(service)?;
-            Some((service.to_owned(), Endpoint::Local(local.clone())))
+            Some((
+                UpstreamKey::Local(service.to_owned()),
+                Endpoint::Local(local.clone()),
+            ))
         })
     }
 
     /// Gives each route its gRPC path and the endpoint `endpoint_of` names
-    /// for its service (`(key, endpoint)`; routes with equal keys share one).
+    /// for its service (routes with equal keys share one).
     fn resolve(
         table: RouteTable,
         options: ServeOptions,
-        endpoint_of: impl Fn(&str) -> Option<(String, Endpoint)>,
+        endpoint_of: impl Fn(&str) -> Option<(UpstreamKey, Endpoint)>,
     ) -> Result<Shared, SetupError> {
-        let mut keys: Vec<String> = Vec::new();
-        let mut endpoints = Vec::new();
-        let mut route_upstream = Vec::with_capacity(table.routes().len());
-        let mut route_timeout = Vec::with_capacity(table.routes().len());
-        let mut paths = Vec::with_capacity(table.routes().len());
+        let mut endpoints: Vec<(UpstreamKey, Endpoint)> = Vec::new();
+        let mut serving = Vec::with_capacity(table.routes().len());
         for route in table.routes() {
             let service = route.rpc.parent_service();
             let (key, endpoint) = endpoint_of(service.full_name())
                 .ok_or_else(|| SetupError::NoUpstream(service.full_name().to_owned()))?;
-            let index = match keys.iter().position(|k| *k == key) {
+            let upstream = match endpoints.iter().position(|(k, _)| *k == key) {
                 Some(i) => i,
                 None => {
                     Upstream::from_endpoint(&endpoint)?;
-                    keys.push(key);
-                    endpoints.push(endpoint);
+                    endpoints.push((key, endpoint));
                     endpoints.len() - 1
                 }
             };
-            route_upstream.push(index);
-            route_timeout.push(match &endpoints[index] {
+            let timeout = match &endpoints[upstream].1 {
                 Endpoint::Remote(spec) => spec.timeout.unwrap_or(options.timeout),
                 Endpoint::Local(_) => options.timeout,
-            });
+            };
             let path = format!("/{}/{}", service.full_name(), route.rpc.name());
-            paths.push(
-                PathAndQuery::try_from(path)
-                    .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}")),
-            );
+            let grpc_path = PathAndQuery::try_from(path)
+                .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}"));
+            serving.push(RouteServing {
+                grpc_path,
+                timeout,
+                upstream,
+            });
         }
         let openapi_options = crate::openapi::OpenApiOptions {
             proto_field_names: options.json.proto_field_names,
@@ -240,19 +172,26 @@ impl Shared {
             metrics: Metrics::new(),
             limiter,
             store: Arc::new(MemoryStore::new()),
-            paths,
-            route_upstream,
-            route_timeout,
+            serving,
             endpoints,
-            endpoint_keys: keys,
         })
     }
 }
 
 impl Shared {
-    /// The default call deadline of route `index`.
-    pub fn timeout(&self, index: usize) -> Duration {
-        self.route_timeout[index]
+    /// Route `id` of the table.
+    pub fn route(&self, id: RouteId) -> &Route {
+        &self.table.routes()[id]
+    }
+
+    /// What serving route `id` takes.
+    pub fn serving(&self, id: RouteId) -> &RouteServing {
+        &self.serving[id.index()]
+    }
+
+    /// The default call deadline of a route.
+    pub fn timeout(&self, route: impl Into<RouteId>) -> Duration {
+        self.serving(route.into()).timeout
     }
 
     /// Keeps idempotency keys in `store` instead of memory.
@@ -273,87 +212,12 @@ impl Shared {
     }
 }
 
-/// The table being served, swapped whole by a reload: requests in flight
-/// keep the one they started with.
-#[derive(Debug)]
-pub struct Current(std::sync::RwLock<Arc<Shared>>);
-
-impl Current {
-    /// Serves `shared`.
-    pub fn new(shared: Arc<Shared>) -> Arc<Current> {
-        Arc::new(Current(std::sync::RwLock::new(shared)))
-    }
-
-    /// The table now.
-    pub fn get(&self) -> Arc<Shared> {
-        Arc::clone(
-            &self
-                .0
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    /// Serves `shared` from the next request on.
-    pub fn swap(&self, shared: Arc<Shared>) {
-        *self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = shared;
-    }
-}
-
-/// A worker's view of [`Current`]: its gateway for the table now, rebuilt
-/// (keeping the connections of unchanged upstreams) when a reload swapped
-/// the table.
-#[derive(Debug)]
-pub struct Live {
-    current: Arc<Current>,
-    gateway: std::sync::Mutex<Arc<Gateway>>,
-}
-
-impl Live {
-    /// A worker's view of `current`.
-    pub fn new(current: Arc<Current>) -> Result<Live, UpstreamError> {
-        let gateway = Arc::new(Gateway::new(current.get())?);
-        Ok(Live {
-            current,
-            gateway: std::sync::Mutex::new(gateway),
-        })
-    }
-
-    /// A fixed gateway that never reloads (REST in process).
-    pub fn fixed(gateway: Arc<Gateway>) -> Live {
-        Live {
-            current: Current::new(Arc::clone(&gateway.shared)),
-            gateway: std::sync::Mutex::new(gateway),
-        }
-    }
-
-    /// The gateway for the table being served now.
-    pub fn gateway(&self) -> Arc<Gateway> {
-        let shared = self.current.get();
-        let mut gateway = self
-            .gateway
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !Arc::ptr_eq(&gateway.shared, &shared) {
-            match Gateway::succeeding(&gateway, shared) {
-                Ok(next) => *gateway = Arc::new(next),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serve the reloaded table; keeping the old one")
-                }
-            }
-        }
-        Arc::clone(&gateway)
-    }
-}
-
 /// One worker's gateway: the shared part plus its own connections.
 #[derive(Debug)]
 pub struct Gateway {
     /// The table, options and per-route resolution.
     pub shared: Arc<Shared>,
+    /// One per upstream of `shared`, in its order.
     upstreams: Vec<Arc<Upstream>>,
 }
 
@@ -363,20 +227,22 @@ impl Gateway {
         let upstreams = shared
             .endpoints
             .iter()
-            .map(|e| Upstream::from_endpoint(e).map(Arc::new))
+            .map(|(_, e)| Upstream::from_endpoint(e).map(Arc::new))
             .collect::<Result<_, _>>()?;
         Ok(Gateway { shared, upstreams })
     }
 
     /// The gateway for a reloaded table, keeping `before`'s upstreams (and
     /// their connections) whose endpoints did not change.
-    fn succeeding(before: &Gateway, shared: Arc<Shared>) -> Result<Gateway, UpstreamError> {
+    pub(crate) fn succeeding(
+        before: &Gateway,
+        shared: Arc<Shared>,
+    ) -> Result<Gateway, UpstreamError> {
         let upstreams = shared
             .endpoints
             .iter()
-            .zip(&shared.endpoint_keys)
-            .map(|(endpoint, key)| {
-                match before.shared.endpoint_keys.iter().position(|k| k == key) {
+            .map(|(key, endpoint)| {
+                match before.shared.endpoints.iter().position(|(k, _)| k == key) {
                     Some(i) => Ok(Arc::clone(&before.upstreams[i])),
                     None => Upstream::from_endpoint(endpoint).map(Arc::new),
                 }
@@ -433,11 +299,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// The upstream and gRPC path of route `index`.
-    pub fn target(&self, index: usize) -> (&Upstream, &PathAndQuery) {
-        (
-            &self.upstreams[self.shared.route_upstream[index]],
-            &self.shared.paths[index],
-        )
+    /// The upstream and gRPC path of a route.
+    pub fn target(&self, route: impl Into<RouteId>) -> (&Upstream, &PathAndQuery) {
+        let serving = self.shared.serving(route.into());
+        (&self.upstreams[serving.upstream], &serving.grpc_path)
     }
 }

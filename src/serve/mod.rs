@@ -1,57 +1,33 @@
-//! The HTTP server: an axum app whose every request goes to one generic
-//! handler driven by the route table, run on one current-thread runtime per
-//! worker (see [`runtime`]).
+//! The HTTP server, in two parts. The per-request pipeline — every request
+//! goes to one generic handler driven by the route table — sits here:
+//! `handler` (the steps in order), `stream` (streaming RPCs), `body`,
+//! `call`, `answer`, `idempotency`, `limits`, `metrics` and [`ServeError`],
+//! the one place a failure becomes an HTTP answer. How the server runs
+//! (workers, TLS, reload, ops endpoints, signals, in process) is
+//! [`lifecycle`]'s.
 //!
 //! In: a compiled [`RouteTable`](crate::compile::RouteTable), upstream
-//! addresses and options. Out: REST answers. Errors become HTTP answers only
-//! in [`ServeError`]'s `IntoResponse`.
+//! addresses and options. Out: REST answers.
 
 mod answer;
-mod demo;
-mod docs;
+mod body;
+mod call;
 mod error;
 mod gateway;
 mod handler;
 mod idempotency;
-mod in_process;
+pub mod lifecycle;
 mod limits;
 mod metrics;
-mod ops;
-pub mod runtime;
+mod options;
 mod stream;
-mod tls;
 
-use std::sync::Arc;
-
-pub use demo::{demo_commands, start_example_service};
 pub use error::ServeError;
-pub use gateway::{
-    CorsOptions, Current, Gateway, Live, ServeOptions, SetupError, Shared, Upstreams,
+pub use gateway::{Gateway, RouteServing, SetupError, Shared};
+pub use lifecycle::{
+    app, bind, grpc_and_rest, live_app, run, Connections, Current, InProcess, ListenerTls, Live,
+    Running, Signal, StopSignals,
 };
-pub use in_process::{grpc_and_rest, InProcess};
 pub use limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES};
 pub use metrics::Metrics;
-pub use tls::ListenerTls;
-
-/// The axum app of one worker: the REST routes, the operational endpoints
-/// (under the configured prefix) and CORS when configured.
-pub fn app(gateway: Arc<Gateway>) -> axum::Router {
-    live_app(Arc::new(Live::fixed(gateway)))
-}
-
-/// The axum app of one worker serving whatever table `live` holds now. The
-/// ops prefix and CORS settings are the first table's (a reload does not
-/// move them).
-pub fn live_app(live: Arc<Live>) -> axum::Router {
-    let first = live.gateway();
-    let cors = first.shared.options.cors.clone();
-    let prefix = &first.shared.options.ops_prefix;
-    let router = ops::routes(prefix)
-        .merge(docs::routes(prefix))
-        .fallback(handler::handle)
-        .with_state(live);
-    match cors {
-        Some(cors) => router.layer(ops::cors_layer(&cors)),
-        None => router,
-    }
-}
+pub use options::{CorsOptions, ServeOptions, Upstreams};

@@ -34,3 +34,29 @@ pub enum UpstreamError {
         reason: String,
     },
 }
+
+impl UpstreamError {
+    /// The gRPC code the failure answers with: the service's own, or the
+    /// one the gateway's failure stands for.
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            UpstreamError::Unavailable(_) => tonic::Code::Unavailable,
+            UpstreamError::DeadlineExceeded(_) => tonic::Code::DeadlineExceeded,
+            UpstreamError::Status(status) => status.code(),
+            UpstreamError::BadUri { .. } => tonic::Code::Internal,
+            UpstreamError::MetadataTooLarge { .. } => tonic::Code::ResourceExhausted,
+        }
+    }
+
+    /// How `/metrics` labels the failure: the service's code name
+    /// ([`code_name`](super::code_name)), or what failed on the way.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            UpstreamError::Unavailable(_) => "unavailable",
+            UpstreamError::DeadlineExceeded(_) => "deadline",
+            UpstreamError::Status(status) => super::code_name(status.code()),
+            UpstreamError::BadUri { .. } => "misconfigured",
+            UpstreamError::MetadataTooLarge { .. } => "metadata_too_large",
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADA
 pub use reflection::{fetch_descriptors, reflected_input, Reason, ReflectionError};
 pub use retry::{call, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
-pub use status::http_status;
+pub use status::{code_name, http_status};
 pub use stream::ReplyStream;
 
 /// Response metadata a service sets (`restgate-created: true`) when a

@@ -1,9 +1,23 @@
-//! The real `restgate` binary, run as `restgate serve … --listen
-//! 127.0.0.1:0`, and an HTTP client that talks to it.
+//! The gateway under test, started one of two ways, and an HTTP client that
+//! talks to it:
 //!
-//! Readiness is the `listening on http[s]://…` line on stdout; stdout and stderr
-//! are then drained by background threads so the child never blocks on a full
-//! pipe. Dropping a [`Gateway`] kills the process.
+//! - in this process ([`Gateway::start`] and friends): the command line is
+//!   parsed as `restgate serve … --listen 127.0.0.1:0` would parse it, and
+//!   the gateway started through the same seam the binary uses
+//!   (`restgate::cli::prepare`, then `restgate::serve::run`); the address is
+//!   read back from the running server. For tests of the request pipeline.
+//! - as the real `restgate` binary ([`Gateway::spawn`] and friends), for
+//!   tests of signals, logs, reload by SIGHUP and the process's exit.
+//!   Readiness is the `listening on http[s]://…` line on stdout; stdout and
+//!   stderr are then drained by background threads so the child never
+//!   blocks on a full pipe.
+//!
+//! Dropping a [`Gateway`] stops it: it kills the process and waits for it,
+//! or stops the workers. An in-process gateway given an idempotency file
+//! (`--idempotency file:…`) also waits (bounded) for its workers to finish,
+//! so that the file is free again; the others do not wait, as an HTTP/2
+//! connection's graceful close needs the test's client, which runs on the
+//! thread a wait would block.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -12,6 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use clap::Parser;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::Value;
@@ -22,26 +37,93 @@ use super::fixture::FixtureHandle;
 /// The bound on anything a test waits for: start-up, one request.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-/// A running gateway process.
+/// How long dropping an in-process gateway with an idempotency file waits
+/// for its workers.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// A running gateway.
 pub(crate) struct Gateway {
-    child: Child,
-    /// `http://127.0.0.1:PORT` (`https://` with TLS), as the gateway
-    /// printed it.
+    run: Run,
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub(crate) base: String,
     /// The client every request of this gateway goes through.
     pub(crate) client: Client,
+}
+
+/// How the gateway runs.
+enum Run {
+    /// In this process, through the server seam.
+    InProcess {
+        running: Option<restgate::serve::Running>,
+        /// Whether dropping it waits for the workers (they hold a file).
+        wait: bool,
+    },
+    /// The `restgate` binary.
+    Process(Process),
+}
+
+/// A spawned `restgate serve` and what it wrote on stderr.
+struct Process {
+    child: Child,
     stderr: Arc<Mutex<String>>,
     /// Bumped whenever more stderr arrived.
     stderr_grew: watch::Sender<usize>,
 }
 
 impl Gateway {
+    /// Starts `restgate serve <args> --listen 127.0.0.1:0` in this process
+    /// (relative paths from the crate's directory, the test's own) and
+    /// waits (at most 20 s) until it listens.
+    pub(crate) async fn start<S: AsRef<str>>(args: &[S]) -> Gateway {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        let argv: Vec<String> = ["restgate", "serve"]
+            .into_iter()
+            .chain(args.iter().copied())
+            .chain(["--listen", "127.0.0.1:0"])
+            .map(str::to_owned)
+            .collect();
+        let restgate::cli::Args {
+            command: Some(restgate::cli::Command::Serve(serve)),
+        } = restgate::cli::Args::try_parse_from(&argv)
+            .unwrap_or_else(|e| panic!("restgate serve {args:?}: {e}"))
+        else {
+            unreachable!("`serve` parses as the serve command");
+        };
+        // `prepare` blocks (and may ask an upstream of this test's runtime
+        // for its reflection): off this thread.
+        let (started, running) = oneshot::channel();
+        thread::spawn(move || {
+            let outcome = restgate::cli::prepare(&serve).and_then(|p| {
+                let scheme = if p.connections.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                p.start().map(|running| (scheme, running))
+            });
+            let _ = started.send(outcome);
+        });
+        let (scheme, running) = match tokio::time::timeout(WAIT, running).await {
+            Ok(Ok(Ok(started))) => started,
+            Ok(Ok(Err(e))) => panic!("restgate serve {args:?}: cannot start: {e}"),
+            Ok(Err(_)) => panic!("restgate serve {args:?}: start-up panicked"),
+            Err(_) => panic!("restgate serve {args:?}: not listening within 20 s"),
+        };
+        let base = format!("{scheme}://{}", running.local_addr());
+        let run = Run::InProcess {
+            running: Some(running),
+            wait: args.iter().any(|a| a.starts_with("file:")),
+        };
+        Gateway::ready(run, base)
+    }
+
     /// Spawns `restgate serve <args> --listen 127.0.0.1:0` in the crate's
     /// directory and waits (at most 20 s) for its `listening on` line.
-    pub(crate) async fn start(args: &[&str]) -> Gateway {
+    pub(crate) async fn spawn<S: AsRef<str>>(args: &[S]) -> Gateway {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
             .arg("serve")
-            .args(args)
+            .args(&args)
             .args(["--listen", "127.0.0.1:0"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdin(Stdio::null())
@@ -99,6 +181,16 @@ impl Gateway {
                 panic!("restgate serve {args:?}: {why}; stderr:\n{stderr}");
             }
         };
+        let process = Process {
+            child,
+            stderr,
+            stderr_grew,
+        };
+        Gateway::ready(Run::Process(process), base)
+    }
+
+    /// The gateway at `base`, with its client.
+    fn ready(run: Run, base: String) -> Gateway {
         assert!(
             base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
             "listening on {base:?}: expected http[s]://127.0.0.1:PORT"
@@ -108,29 +200,31 @@ impl Gateway {
             .timeout(WAIT)
             .build()
             .expect("reqwest client");
-        Gateway {
-            child,
-            base,
-            client,
-            stderr,
-            stderr_grew,
+        Gateway { run, base, client }
+    }
+
+    /// The spawned process; panics for a gateway in this process.
+    #[track_caller]
+    fn process(&self) -> &Process {
+        match &self.run {
+            Run::Process(process) => process,
+            Run::InProcess { .. } => {
+                panic!(
+                    "signals, exit codes and stderr need the binary: start it with Gateway::spawn*"
+                )
+            }
         }
     }
 
     /// `serve --proto proto/testing/v1/fixture.proto -I proto --upstream
     /// http://<fixture> <extra>`.
     pub(crate) async fn fixture(fixture: &FixtureHandle, extra: &[&str]) -> Gateway {
-        let upstream = format!("http://{}", fixture.addr);
-        let mut args = vec![
-            "--proto",
-            "proto/testing/v1/fixture.proto",
-            "-I",
-            "proto",
-            "--upstream",
-            &upstream,
-        ];
-        args.extend_from_slice(extra);
-        Gateway::start(&args).await
+        Gateway::start(&fixture_args(fixture, extra)).await
+    }
+
+    /// [`Gateway::fixture`], the binary spawned.
+    pub(crate) async fn spawn_fixture(fixture: &FixtureHandle, extra: &[&str]) -> Gateway {
+        Gateway::spawn(&fixture_args(fixture, extra)).await
     }
 
     /// `serve --proto <the example's protos> --upstream http://<addr>`: the
@@ -139,20 +233,19 @@ impl Gateway {
         Gateway::example_with(addr, &[]).await
     }
 
+    /// [`Gateway::example`], the binary spawned.
+    pub(crate) async fn spawn_example(addr: SocketAddr) -> Gateway {
+        Gateway::spawn_example_with(addr, &[]).await
+    }
+
     /// `serve --proto <the example's protos> --upstream http://<addr> <extra>`.
     pub(crate) async fn example_with(addr: SocketAddr, extra: &[&str]) -> Gateway {
-        let upstream = format!("http://{addr}");
-        let mut args = vec![
-            "--proto",
-            "proto/examples/v1/users.proto",
-            "proto/examples/v1/blogs.proto",
-            "-I",
-            "proto",
-            "--upstream",
-            &upstream,
-        ];
-        args.extend_from_slice(extra);
-        Gateway::start(&args).await
+        Gateway::start(&example_args(addr, extra)).await
+    }
+
+    /// [`Gateway::example_with`], the binary spawned.
+    pub(crate) async fn spawn_example_with(addr: SocketAddr, extra: &[&str]) -> Gateway {
+        Gateway::spawn(&example_args(addr, extra)).await
     }
 
     /// The absolute URL of `path` (which starts with `/`).
@@ -171,18 +264,19 @@ impl Gateway {
             .unwrap_or_else(|e| panic!("listening on {:?}: {e}", self.base))
     }
 
-    /// The gateway's process id.
+    /// The gateway's process id (a spawned gateway's).
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.process().child.id()
     }
 
     /// Sends the process SIGTERM (`kill -TERM <pid>`).
     pub(crate) fn terminate(&self) {
+        let pid = self.pid();
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &pid.to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM {}: {status}", self.child.id());
+        assert!(status.success(), "kill -TERM {pid}: {status}");
     }
 
     /// Waits (at most 20 s) for the process to exit and returns its exit
@@ -190,8 +284,12 @@ impl Gateway {
     /// is still running after 20 s.
     pub(crate) async fn wait_exit(&mut self) -> Option<i32> {
         let deadline = tokio::time::Instant::now() + WAIT;
+        self.process();
         loop {
-            match self.child.try_wait() {
+            let Run::Process(process) = &mut self.run else {
+                unreachable!("checked above");
+            };
+            match process.child.try_wait() {
                 Ok(Some(status)) => return status.code(),
                 Ok(None) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -207,7 +305,8 @@ impl Gateway {
 
     /// What the gateway wrote on stderr so far.
     pub(crate) fn stderr(&self) -> String {
-        self.stderr
+        self.process()
+            .stderr
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -216,8 +315,9 @@ impl Gateway {
     /// Waits (at most 20 s) until what the gateway wrote on stderr satisfies
     /// `done`; returns whether it did.
     pub(crate) async fn wait_stderr(&self, done: impl Fn(&str) -> bool) -> bool {
-        let mut grew = self.stderr_grew.subscribe();
-        let stderr = self.stderr.clone();
+        let process = self.process();
+        let mut grew = process.stderr_grew.subscribe();
+        let stderr = process.stderr.clone();
         let check = move |_: &usize| done(&stderr.lock().unwrap_or_else(PoisonError::into_inner));
         let outcome = tokio::time::timeout(WAIT, grew.wait_for(check)).await;
         matches!(outcome, Ok(Ok(_)))
@@ -272,9 +372,48 @@ impl Gateway {
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.run {
+            Run::Process(process) => {
+                let _ = process.child.kill();
+                let _ = process.child.wait();
+            }
+            Run::InProcess { running, wait } => match running.take() {
+                Some(running) if *wait => running.shutdown(STOP_WAIT),
+                // Dropped: the workers stop accepting and finish on their own.
+                _ => {}
+            },
+        }
     }
+}
+
+/// `--proto proto/testing/v1/fixture.proto -I proto --upstream
+/// http://<fixture> <extra>`.
+fn fixture_args(fixture: &FixtureHandle, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "--proto".to_owned(),
+        "proto/testing/v1/fixture.proto".to_owned(),
+        "-I".to_owned(),
+        "proto".to_owned(),
+        "--upstream".to_owned(),
+        format!("http://{}", fixture.addr),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
+}
+
+/// `--proto <the example's protos> -I proto --upstream http://<addr> <extra>`.
+fn example_args(addr: SocketAddr, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "--proto".to_owned(),
+        "proto/examples/v1/users.proto".to_owned(),
+        "proto/examples/v1/blogs.proto".to_owned(),
+        "-I".to_owned(),
+        "proto".to_owned(),
+        "--upstream".to_owned(),
+        format!("http://{addr}"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
 }
 
 /// An HTTP response, read whole.

@@ -22,8 +22,8 @@ use super::Live;
 /// the assets' paths, so browsers may cache them for good.
 const SWAGGER_UI_VERSION: &str = "5.35.0";
 
-static BUNDLE_JS: &[u8] = include_bytes!("../../vendor/swagger-ui/swagger-ui-bundle.js");
-static STYLESHEET: &[u8] = include_bytes!("../../vendor/swagger-ui/swagger-ui.css");
+static BUNDLE_JS: &[u8] = include_bytes!("../../../vendor/swagger-ui/swagger-ui-bundle.js");
+static STYLESHEET: &[u8] = include_bytes!("../../../vendor/swagger-ui/swagger-ui.css");
 
 /// Starts Swagger UI on the document named by the page's `data-openapi-url`,
 /// with every call sent to the page's origin (the gateway that served it),

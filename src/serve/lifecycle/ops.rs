@@ -11,7 +11,8 @@ use axum::routing::get;
 use http::{header, HeaderValue, StatusCode};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::{CorsOptions, Live};
+use super::Live;
+use crate::serve::CorsOptions;
 
 /// The operational routes under `prefix` (`""` or e.g. `/_restgate`).
 pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Live>> {

@@ -12,21 +12,22 @@ use http_body_util::BodyExt;
 use prost_reflect::DynamicMessage;
 use tokio::sync::oneshot;
 
-use crate::serve::handler::drain;
+use super::{drain, media_type};
+use crate::compile::{Captures, RouteId};
 use crate::serve::{ServeError, Shared};
 use crate::transcode::{self, RequestParts};
 
 /// `application/x-ndjson` or `application/jsonl`, with parameters.
-pub(super) fn is_ndjson(content_type: &str) -> bool {
-    let essence = crate::serve::handler::media_type(content_type);
+pub(in crate::serve) fn is_ndjson(content_type: &str) -> bool {
+    let essence = media_type(content_type);
     essence == "application/x-ndjson" || essence == "application/jsonl"
 }
 
 /// A request body read as NDJSON: one message per non-empty line.
-pub(super) struct Lines {
+pub(in crate::serve) struct Lines {
     shared: Arc<Shared>,
-    index: usize,
-    captures: Vec<String>,
+    route: RouteId,
+    captures: Captures,
     query: Option<String>,
     body: AxumBody,
     buffer: BytesMut,
@@ -41,19 +42,19 @@ pub(super) struct Lines {
 }
 
 impl Lines {
-    /// Reads `body` for route `index` of `shared`. A failure is told to
+    /// Reads `body` for `route` of `shared`. A failure is told to
     /// `failed`, and `abort` signalled.
-    pub(super) fn new(
+    pub(in crate::serve) fn new(
         shared: Arc<Shared>,
-        index: usize,
-        captures: Vec<String>,
+        route: RouteId,
+        captures: Captures,
         query: Option<String>,
         body: AxumBody,
         (failed, abort): (oneshot::Sender<ServeError>, oneshot::Sender<()>),
     ) -> Lines {
         Lines {
             shared,
-            index,
+            route,
             captures,
             query,
             body,
@@ -68,7 +69,7 @@ impl Lines {
     /// The messages, each sent as soon as its line is complete. A bad line
     /// or body reports its error and then never ends, so the call is
     /// cancelled by the reply side rather than half-closed.
-    pub(super) fn messages(self) -> impl Stream<Item = DynamicMessage> + Send + 'static {
+    pub(in crate::serve) fn messages(self) -> impl Stream<Item = DynamicMessage> + Send + 'static {
         futures_util::stream::unfold(self, |mut lines| async move {
             match lines.next().await {
                 Ok(Some(message)) => Some((message, lines)),
@@ -135,7 +136,7 @@ impl Lines {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let route = &self.shared.table.routes()[self.index];
+        let route = self.shared.route(self.route);
         let message = transcode::build_request(
             route,
             RequestParts {

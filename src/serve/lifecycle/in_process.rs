@@ -22,9 +22,10 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::ServiceExt as _;
 
-use super::{app, Gateway, ServeOptions, SetupError, Shared};
+use super::app;
 use crate::compile::{CompileError, CompileOptions, Descriptors, Diagnostics, RouteTable};
 use crate::idempotency::IdempotencyStore;
+use crate::serve::{Gateway, ServeOptions, SetupError, Shared};
 use crate::upstream::LocalService;
 
 /// Builds the REST router for tonic services in this process.

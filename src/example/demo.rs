@@ -21,7 +21,7 @@ pub fn start_example_service() -> std::io::Result<SocketAddr> {
                     Ok(l) => l,
                     Err(e) => return tracing::error!(error = %e, "example service cannot listen"),
                 };
-                if let Err(e) = crate::example::serve(listener, std::future::pending()).await {
+                if let Err(e) = super::serve(listener, std::future::pending()).await {
                     tracing::error!(error = %e, "example service stopped");
                 }
             })

@@ -1,0 +1,214 @@
+//! How the gateway runs: one current-thread tokio runtime per worker thread,
+//! each with its own `SO_REUSEPORT` listener on the same address and its own
+//! upstream connections.
+//!
+//! Why not tokio's multi-thread runtime: on a small machine, work stealing and
+//! cross-thread wake-ups cost more per request than everything the gateway
+//! itself does (measured: see BENCHMARKS.md). Per-core runtimes keep each
+//! request on one thread from accept to reply while still using every core;
+//! the kernel spreads connections over the listeners.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::service::TowerToHyperService;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::{live_app, Current, ListenerTls, Live};
+use crate::serve::limits;
+
+/// Binds `workers` listeners on `addr` (port 0: the first picks the port,
+/// the others share it).
+pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(workers);
+    let mut addr = addr;
+    for _ in 0..workers.max(1) {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        #[cfg(unix)]
+        socket.set_reuse_port(true)?;
+        socket.set_tcp_nodelay(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(1024)?;
+        let listener: TcpListener = socket.into();
+        addr = listener.local_addr()?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// How every worker treats its connections.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    /// What a client gets to finish the TLS handshake, and again to send a
+    /// request's headers.
+    pub header_read_timeout: Duration,
+    /// TLS on the listener (HTTP/1.1 or HTTP/2 by ALPN); `None`: cleartext,
+    /// HTTP/1.1 or h2c.
+    pub tls: Option<Arc<ListenerTls>>,
+}
+
+/// Starts one worker thread per listener, serving `current`, until `stopped`
+/// turns true.
+pub(super) fn start(
+    current: &Arc<Current>,
+    listeners: Vec<TcpListener>,
+    connections: &Connections,
+    stopped: &watch::Receiver<bool>,
+) -> std::io::Result<Vec<thread::JoinHandle<()>>> {
+    let mut workers = Vec::with_capacity(listeners.len());
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let (current, stopped) = (Arc::clone(current), stopped.clone());
+        let connections = connections.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let worker = thread::Builder::new()
+            .name(format!("restgate-worker-{i}"))
+            .spawn(move || runtime.block_on(worker(current, listener, stopped, connections)))?;
+        workers.push(worker);
+    }
+    Ok(workers)
+}
+
+/// One worker: accepts on its listener and serves each connection until
+/// told to stop, then waits for its connections to finish their requests.
+async fn worker(
+    current: Arc<Current>,
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+    connections: Connections,
+) {
+    let live = match Live::new(current) {
+        Ok(live) => Arc::new(live),
+        Err(e) => return tracing::error!(error = %e, "worker cannot start"),
+    };
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
+    };
+    let builder = http_builder(&live, connections.header_read_timeout);
+    let service = TowerToHyperService::new(live_app(live));
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                // Replies are small and written whole: send them at once.
+                let _ = stream.set_nodelay(true);
+                let connection = Connection {
+                    builder: builder.clone(),
+                    service: service.clone(),
+                    watcher: graceful.watcher(),
+                    header_read_timeout: connections.header_read_timeout,
+                };
+                match &connections.tls {
+                    Some(tls) => tokio::spawn(connection.serve_tls(stream, tls.acceptor())),
+                    None => tokio::spawn(connection.serve_cleartext(stream)),
+                };
+            }
+            _ = stopped.wait_for(|stop| *stop) => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// hyper's connection settings. Its own head limits sit above the
+/// gateway's (see `limits`), so that an oversized request gets the
+/// gateway's JSON answer. They are the first table's: a reload does not
+/// move them.
+fn http_builder(live: &Live, header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
+    let options = &live.gateway().shared.options;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(limits::http1_max_buf_size(options));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits::http2_max_header_list_size(options));
+    builder
+}
+
+/// One accepted connection and what serves it.
+struct Connection {
+    builder: auto::Builder<TokioExecutor>,
+    service: TowerToHyperService<Router>,
+    watcher: Watcher,
+    header_read_timeout: Duration,
+}
+
+impl Connection {
+    /// HTTP/1.1 or HTTP/2 over TLS, the protocol chosen by ALPN.
+    async fn serve_tls(self, stream: TcpStream, acceptor: tokio_rustls::TlsAcceptor) {
+        let accepting = tokio::time::timeout(self.header_read_timeout, acceptor.accept(stream));
+        let stream = match accepting.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+            Err(_) => return tracing::debug!("TLS handshake timed out"),
+        };
+        // The protocol the client picked by ALPN: serve only that one, so
+        // hyper's header timeout starts at once.
+        let builder = match stream.get_ref().1.alpn_protocol() {
+            Some(b"h2") => self.builder.http2_only(),
+            Some(b"http/1.1") => self.builder.http1_only(),
+            _ => self.builder,
+        };
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), self.service);
+        if let Err(e) = self.watcher.watch(connection.into_owned()).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+
+    /// Cleartext HTTP/1.1, or HTTP/2 with prior knowledge (h2c).
+    async fn serve_cleartext(self, stream: TcpStream) {
+        // hyper's header timeout only starts once it knows the protocol: a
+        // client that sends nothing, or half the HTTP/2 preface, is cut off
+        // here.
+        let known = tokio::time::timeout(self.header_read_timeout, protocol_known(&stream));
+        if known.await.is_err() {
+            return;
+        }
+        let connection = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), self.service);
+        if let Err(e) = self.watcher.watch(connection.into_owned()).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+}
+
+/// Waits until the first bytes tell HTTP/1 from HTTP/2 (the 24-byte
+/// prior-knowledge preface, or anything that diverges from it), or the peer
+/// closes.
+async fn protocol_known(stream: &TcpStream) {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    loop {
+        match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if n >= PREFACE.len() || buf[..n] != PREFACE[..n] => return,
+            // A partial preface: look again shortly. (Peeking leaves the
+            // socket readable, so waiting for readiness would spin.)
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
