@@ -148,6 +148,10 @@ pub(super) fn serve(args: &ServeArgs) -> ExitCode {
         Err(e) => return exit(&StartError::usage(e)),
     };
     init_logging(config.log_format);
+    // What `--watch` compares against is taken before the inputs are read:
+    // a file that changes while they load, or right after `listening on`,
+    // is reloaded, never missed.
+    let stamps = modified(&watched_files(args, &config));
     let prepared = match prepare_merged(args, config) {
         Ok(prepared) => prepared,
         Err(e) => return exit(&e),
@@ -185,7 +189,7 @@ pub(super) fn serve(args: &ServeArgs) -> ExitCode {
     tracing::info!(%addr, workers, "serving");
     match signals {
         Ok((rt, signals)) => {
-            serve_until_stopped(args, &config, &running, tls.as_deref(), rt, signals)
+            serve_until_stopped(args, &config, &running, tls.as_deref(), rt, signals, stamps)
         }
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
@@ -208,9 +212,9 @@ fn serve_until_stopped(
     tls: Option<&ListenerTls>,
     rt: tokio::runtime::Runtime,
     mut signals: StopSignals,
+    mut stamps: Stamps,
 ) {
     let watched = watched_files(args, config);
-    let mut stamps = modified(&watched);
     loop {
         let signal = rt.block_on(async {
             tokio::select! {
@@ -261,7 +265,10 @@ fn watched_files(args: &ServeArgs, config: &ServeConfig) -> Vec<PathBuf> {
 }
 
 /// The modification times of `files` (`None` for one that cannot be read).
-fn modified(files: &[PathBuf]) -> Vec<Option<std::time::SystemTime>> {
+/// The modification times of the watched files, in order (`None`: unreadable).
+type Stamps = Vec<Option<std::time::SystemTime>>;
+
+fn modified(files: &[PathBuf]) -> Stamps {
     files
         .iter()
         .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
