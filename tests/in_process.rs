@@ -253,19 +253,33 @@ async fn a_bad_ndjson_line_in_process_is_always_a_400() {
         .timeout(std::time::Duration::from_secs(20))
         .build()
         .unwrap();
-    for attempt in 0..50 {
-        let reply = http
-            .post(format!("http://{addr}/v1/users:import"))
-            .header("content-type", "application/x-ndjson")
-            .body("{\"displayName\":\"A\"}\r\n{\"nope\":1}\n")
-            .send()
-            .await
-            .unwrap();
-        let status = reply.status();
-        let body: Value = reply.json().await.unwrap();
-        assert_eq!(status, 400, "attempt {attempt}: {body}");
-        assert_eq!(body["code"], 3, "attempt {attempt}: {body}");
-        let message = body["message"].as_str().unwrap_or_default();
-        assert!(message.contains("line 2"), "attempt {attempt}: {message}");
+    // Client streaming (a good line, then a bad one) and bidirectional.
+    let cases = [
+        (
+            "import",
+            "{\"displayName\":\"A\"}\r\n{\"nope\":1}\n",
+            "line 2",
+        ),
+        ("lookup", "{\"nope\":1}\n", "line 1"),
+    ];
+    for (method, body, says) in cases {
+        for attempt in 0..50 {
+            let reply = http
+                .post(format!("http://{addr}/v1/users:{method}"))
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status();
+            let body: Value = reply.json().await.unwrap();
+            assert_eq!(status, 400, "{method} attempt {attempt}: {body}");
+            assert_eq!(body["code"], 3, "{method} attempt {attempt}: {body}");
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(says),
+                "{method} attempt {attempt}: {message}"
+            );
+        }
     }
 }
