@@ -5,7 +5,8 @@
 //! restgate follows proto3 JSON and prost-reflect does not:
 //!
 //! - restgate refuses: an integer out of its field's range (prost-reflect
-//!   reads it through an f64 that lands in range), a field given twice, a
+//!   reads it through an f64 that lands in range), a quoted integer not
+//!   written as a JSON number (`"09"`, `"+1"`), a field given twice, a
 //!   Timestamp with second 60 or more than nine fractional digits, bytes
 //!   that are no UTF-8 inside an unknown field that is dropped;
 //! - restgate accepts: an integer in exponent or fraction form (`1e5`,
@@ -39,7 +40,9 @@ fn as_json(message: &DynamicMessage) -> serde_json::Value {
 }
 
 /// The reasons restgate refuses what prost-reflect reads (see the module doc).
-const STRICTER: [&str; 6] = [
+const STRICTER: [&str; 7] = [
+    // A quoted integer that is not written as a JSON number (`"09"`, `"+1"`).
+    "is not a number",
     // Bytes that are no UTF-8, in the value of a field dropped as unknown.
     "invalid unicode code point",
     "is out of range for",
