@@ -229,3 +229,57 @@ async fn in_process_follows_google_api_creates() {
     let body: Value = post.json().await.unwrap();
     assert_eq!(body["title"], "t");
 }
+
+/// Found by fuzzing (`fuzz/`, target `ndjson_lines`): a bad line in a
+/// client-streaming body was sometimes a 500 "the call was given up" in
+/// process, as the service ended on the aborted body in the same poll as
+/// the line failed. It is always the line's 400.
+#[tokio::test]
+async fn a_bad_ndjson_line_in_process_is_always_a_400() {
+    let state = ExampleState::new();
+    let (users, accounts, blogs) = state.services();
+    let rest = InProcess::new(restgate::pb::DESCRIPTOR_SET)
+        .expect("the bundled descriptor set compiles")
+        .service(users)
+        .service(accounts)
+        .service(blogs)
+        .router()
+        .expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, rest).await });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    // Client streaming (a good line, then a bad one) and bidirectional.
+    let cases = [
+        (
+            "import",
+            "{\"displayName\":\"A\"}\r\n{\"nope\":1}\n",
+            "line 2",
+        ),
+        ("lookup", "{\"nope\":1}\n", "line 1"),
+    ];
+    for (method, body, says) in cases {
+        for attempt in 0..50 {
+            let reply = http
+                .post(format!("http://{addr}/v1/users:{method}"))
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status();
+            let body: Value = reply.json().await.unwrap();
+            assert_eq!(status, 400, "{method} attempt {attempt}: {body}");
+            assert_eq!(body["code"], 3, "{method} attempt {attempt}: {body}");
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains(says),
+                "{method} attempt {attempt}: {message}"
+            );
+        }
+    }
+}

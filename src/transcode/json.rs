@@ -14,9 +14,11 @@
 //! fields, strict Timestamps, empty Anys), and a reply is checked by
 //! [`checks`] before it is written (Timestamps and Durations out of range).
 //! The strict pass reads the text once more per level of nesting before
-//! prost-reflect reads it, on top of the figures above.
+//! prost-reflect reads it, on top of the figures above; a body nested
+//! deeper than serde_json reads is refused before that ([`depth`]).
 
 mod checks;
+mod depth;
 mod number;
 mod strict;
 #[cfg(test)]
@@ -75,6 +77,7 @@ pub fn from_slice(
     options: &JsonOptions,
 ) -> Result<DynamicMessage, TranscodeError> {
     let error = |e: serde_json::Error| TranscodeError::Json(e.to_string());
+    depth::check(bytes)?;
     match strict::prepare(&desc, bytes)? {
         strict::Prepared::AsSent => {
             let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -71,7 +71,11 @@ impl Replies {
             }
             Err(status) => {
                 self.reply = None;
-                Err(self.upstream_error(UpstreamError::Status(status)))
+                // As in `start`: the request side's failure, if any, is the answer.
+                match self.failure.as_mut().map(|f| f.try_recv()) {
+                    Some(Ok(failed)) => Err(failed),
+                    _ => Err(self.upstream_error(UpstreamError::Status(status))),
+                }
             }
         }
     }

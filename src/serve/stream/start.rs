@@ -137,7 +137,16 @@ where
         );
         tokio::pin!(started);
         let reply = tokio::select! {
-            reply = &mut started => reply.map_err(|e| stream.upstream_error(e))?,
+            reply = &mut started => match reply {
+                Ok(reply) => reply,
+                // In process the service can end on the aborted body in the
+                // same poll as the request side failed: that failure is the
+                // answer (a bad line is a 400), not the call's end.
+                Err(e) => match stream.failure.as_mut().map(|f| f.try_recv()) {
+                    Some(Ok(failed)) => return Err(failed),
+                    _ => return Err(stream.upstream_error(e)),
+                },
+            },
             failed = failed(&mut stream.failure) => {
                 // The request side aborted the call: wait for the reset to
                 // end it, so that it is not cancelled (see `Upstream::streaming`).

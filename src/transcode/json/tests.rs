@@ -377,3 +377,27 @@ fn text_prost_reflect_reads_right_is_read_as_sent() {
         "invalid JSON body: u32: -1 is out of range for uint32"
     );
 }
+
+#[test]
+fn a_body_nested_deeper_than_serde_json_reads_is_refused_without_recursing() {
+    // 100,000 levels once overflowed the worker's stack in the strict pass.
+    let deep =
+        |levels: usize| format!("{}{{}}{}", "{\"child\":".repeat(levels), "}".repeat(levels));
+    for levels in [127, 128, 100_000] {
+        assert_eq!(
+            refused(&deep(levels)),
+            "invalid JSON body: the body nests arrays and objects deeper than 127 levels",
+            "{levels} levels"
+        );
+    }
+    // As deep as serde_json reads, and brackets inside strings not counted.
+    let text = format!(
+        "{}{{\"dynamic\":\"{}\"}}{}",
+        "{\"child\":".repeat(125),
+        "[{".repeat(200),
+        "}".repeat(125)
+    );
+    read(&text).expect("125 messages deep, brackets in a string");
+    let in_struct = format!("{{\"dynamic\":{}{}}}", "[".repeat(40), "]".repeat(40));
+    read(&in_struct).expect("a Struct value 41 levels deep");
+}

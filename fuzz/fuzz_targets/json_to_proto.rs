@@ -1,0 +1,112 @@
+//! JSON → protobuf, differential: restgate's reader against prost-reflect's
+//! serde support on arbitrary JSON for a fixture message. When both accept,
+//! the messages are equal. When only one accepts, the difference must be one
+//! of the documented strictness rules (RELIABILITY.md), each a place where
+//! restgate follows proto3 JSON and prost-reflect does not:
+//!
+//! - restgate refuses: an integer out of its field's range (prost-reflect
+//!   reads it through an f64 that lands in range), a quoted integer not
+//!   written as a JSON number (`"09"`, `"+1"`), a field given twice, a
+//!   Timestamp with second 60 or more than nine fractional digits, bytes
+//!   that are no UTF-8 inside an unknown field that is dropped;
+//! - restgate accepts: an integer in exponent or fraction form (`1e5`,
+//!   `"1.0"`), a float prost-reflect's f64 reading refuses, `{}` as an
+//!   empty `google.protobuf.Any`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
+use restgate::transcode::{json, JsonOptions};
+
+/// prost-reflect alone, as restgate would call it without its strict pass.
+fn reference(
+    desc: MessageDescriptor,
+    bytes: &[u8],
+    deny_unknown: bool,
+) -> Result<DynamicMessage, String> {
+    let options = DeserializeOptions::new().deny_unknown_fields(deny_unknown);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let message = DynamicMessage::deserialize_with_options(desc, &mut de, &options)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(message)
+}
+
+/// A message as JSON, for comparing messages whose floats are NaN.
+fn as_json(message: &DynamicMessage) -> serde_json::Value {
+    message
+        .serialize_with_options(serde_json::value::Serializer, &SerializeOptions::new())
+        .unwrap_or_else(|e| serde_json::Value::String(format!("unwritable: {e}")))
+}
+
+/// The reasons restgate refuses what prost-reflect reads (see the module doc).
+const STRICTER: [&str; 7] = [
+    // A quoted integer that is not written as a JSON number (`"09"`, `"+1"`).
+    "is not a number",
+    // Bytes that are no UTF-8, in the value of a field dropped as unknown.
+    "invalid unicode code point",
+    "is out of range for",
+    "is given twice",
+    "past second 59",
+    "more precise than nanoseconds",
+    "past minute 59",
+];
+
+/// Whether `ours` (restgate's error) is one of the documented stricter rules.
+fn deliberately_stricter(ours: &str) -> bool {
+    STRICTER.iter().any(|reason| ours.contains(reason))
+}
+
+/// Why prost-reflect refuses what restgate reads (see the module doc).
+const LAXER: [&str; 5] = [
+    // An integer in exponent or fraction form, bare or quoted.
+    "expected integer",
+    "expected an integer",
+    "invalid type: floating point",
+    "invalid digit found in string",
+    // `{}` as an empty Any.
+    "@type",
+];
+
+/// Whether prost-reflect refused `theirs` for a documented reason restgate
+/// reads the value (see the module doc).
+fn deliberately_laxer(theirs: &str) -> bool {
+    LAXER.iter().any(|reason| theirs.contains(reason))
+}
+
+fuzz_target!(|input: (u8, &[u8])| {
+    let (selector, bytes) = input;
+    let desc = restgate_fuzz::fixture_message(selector);
+    let deny_unknown = selector & 0x80 == 0;
+    let options = JsonOptions {
+        deny_unknown_fields: deny_unknown,
+        ..JsonOptions::default()
+    };
+    let ours = json::from_slice(desc.clone(), bytes, &options);
+    let theirs = reference(desc, bytes, deny_unknown);
+    let text = String::from_utf8_lossy(bytes);
+    match (ours, theirs) {
+        (Ok(ours), Ok(theirs)) => {
+            if ours != theirs {
+                assert_eq!(
+                    as_json(&ours),
+                    as_json(&theirs),
+                    "{text}: different messages"
+                );
+            }
+        }
+        (Err(ours), Ok(_)) => {
+            assert!(
+                deliberately_stricter(&ours.to_string()),
+                "{text}: only restgate refuses: {ours}"
+            );
+        }
+        (Ok(_), Err(theirs)) => {
+            assert!(
+                deliberately_laxer(&theirs),
+                "{text}: only prost-reflect refuses: {theirs}"
+            );
+        }
+        (Err(_), Err(_)) => {}
+    }
+});
