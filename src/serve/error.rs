@@ -215,12 +215,7 @@ impl ServeError {
                 Vec::new()
             }
             ServeError::MethodNotAllowed(methods) => {
-                let allow = methods
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Ok(value) = HeaderValue::from_str(&allow) {
+                if let Some(value) = super::answer::allow_value(methods) {
                     headers.insert(header::ALLOW, value);
                 }
                 Vec::new()
