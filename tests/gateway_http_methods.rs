@@ -1,6 +1,7 @@
 //! HTTP method semantics beyond the route table: `HEAD` on a `GET` route
 //! answers GET's status and headers without the body, calling the method
-//! once; `OPTIONS` on a known path is `204` with `Allow`, without a call.
+//! once; `OPTIONS` on a known path is `204` with `Allow`, without a call; a
+//! GET whose `If-None-Match` matches the `ETag` is `304` without a body.
 
 #[path = "support/backend.rs"]
 mod backend;
@@ -84,4 +85,36 @@ async fn head_on_a_path_without_get_is_405() {
     let allow = reply.header("allow").expect("Allow");
     assert_eq!(allow_set(allow), set(&["GET", "HEAD", "OPTIONS", "POST"]));
     assert_eq!(backend.calls(), before);
+}
+
+#[tokio::test]
+async fn matching_if_none_match_is_304_with_etag_and_counted() {
+    let backend = Backend::plain().await;
+    let gw = Gateway::example(backend.addr).await;
+    let created = gw.put("/v1/users/1", &json!({"displayName": "Ada"})).await;
+    created.assert_json(201);
+    let etag = created.header("etag").expect("ETag").to_owned();
+    let weak = format!("W/{etag}");
+    let list = format!("\"other\", {weak}");
+    for value in [etag.as_str(), weak.as_str(), list.as_str(), "*"] {
+        let reply = send(
+            gw.request(Method::GET, "/v1/users/1")
+                .header("if-none-match", value),
+        )
+        .await;
+        reply.assert_status(304);
+        assert_eq!(reply.header("etag"), Some(etag.as_str()), "{value}");
+        assert_eq!(reply.text, "", "{value}");
+    }
+    let other = send(
+        gw.request(Method::GET, "/v1/users/1")
+            .header("if-none-match", "\"other\""),
+    )
+    .await;
+    assert_eq!(other.assert_json(200)["displayName"], "Ada");
+
+    let metrics = gw.get("/metrics").await.text;
+    let line =
+        r#"restgate_requests_total{method="GET",route="/v1/users/{user_id}",status="304"} 4"#;
+    assert!(metrics.contains(line), "{line} in\n{metrics}");
 }

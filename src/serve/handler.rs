@@ -1,7 +1,8 @@
 //! The one handler every REST request goes through: admit (head limits,
 //! concurrency) → lookup → read body → transcode request → (claim the
 //! idempotency key) → call upstream, retrying idempotent methods →
-//! [`Answer::reply`] → (store the answer for the key) → count and log.
+//! [`Answer::reply`] → (store the answer for the key) → `304` when a GET's
+//! `If-None-Match` matches its `ETag` → count and log.
 //! `HEAD` on a `GET` route calls the method as `GET` does (one upstream
 //! call) and answers its status and headers without the body; `OPTIONS` on
 //! a known path answers `204` with `Allow`.
@@ -22,6 +23,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::answer::{self, Answer, Answered};
 use super::body::{drain, read_body};
 use super::call::{self, CallContext, REQUEST_ID};
+use super::conditional;
 use super::idempotency::{self, Begin};
 use super::stream::{self, StreamRequest};
 use super::{limits, Gateway, ServeError};
@@ -176,7 +178,13 @@ async fn serve(
         captures: &captures,
         json: reply,
     };
-    unary.run(message, &body).await.map(Answered::Whole)
+    let answer = unary.run(message, &body).await?;
+    let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
+        conditional::revalidate(&parts.headers, answer)
+    } else {
+        answer
+    };
+    Ok(Answered::Whole(answer))
 }
 
 /// The request message: captures, query and body, with `If-Match` applied.

@@ -12,6 +12,7 @@
 mod answer;
 mod body;
 mod call;
+mod conditional;
 mod error;
 mod gateway;
 mod handler;
