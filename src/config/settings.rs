@@ -139,6 +139,9 @@ pub struct Settings {
     /// Count requests in /metrics [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub metrics: Option<bool>,
+    /// Serve the API explorer at /docs; off, /docs is a 404 [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub docs: Option<bool>,
     /// How logs are written: pretty or json [default: pretty].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,

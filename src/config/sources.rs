@@ -123,6 +123,7 @@ impl Settings {
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
             access_log: over.access_log.or(self.access_log),
             metrics: over.metrics.or(self.metrics),
+            docs: over.docs.or(self.docs),
             watch: over.watch.or(self.watch),
             log_format: over.log_format.or(self.log_format),
             ops_prefix: over.ops_prefix.or(self.ops_prefix),

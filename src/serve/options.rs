@@ -54,6 +54,8 @@ pub struct ServeOptions {
     pub access_log: bool,
     /// Count requests in `/metrics`.
     pub metrics: bool,
+    /// Serve the API explorer at `/docs` (off: a 404).
+    pub docs: bool,
     /// Where `/healthz`, `/readyz`, `/metrics`, `/openapi.json` and `/docs` live:
     /// under this prefix (e.g. `/_restgate`), so they never collide with API routes.
     pub ops_prefix: String,
@@ -91,6 +93,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(60),
             access_log: true,
             metrics: true,
+            docs: true,
             ops_prefix: String::new(),
             cors: None,
         }

@@ -20,8 +20,11 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
     let first = live.gateway();
     let cors = first.shared.options.cors.clone();
     let prefix = &first.shared.options.ops_prefix;
-    let router = ops::routes(prefix)
-        .merge(docs::routes(prefix))
+    let mut router = ops::routes(prefix);
+    if first.shared.options.docs {
+        router = router.merge(docs::routes(prefix));
+    }
+    let router = router
         // The table of this request: a reload swaps it for later ones only.
         .fallback(|State(live): State<Arc<Live>>, request: Request| {
             handler::handle(live.gateway(), request)
