@@ -124,6 +124,8 @@ impl Settings {
             access_log: over.access_log.or(self.access_log),
             metrics: over.metrics.or(self.metrics),
             docs: over.docs.or(self.docs),
+            compress_responses: over.compress_responses.or(self.compress_responses),
+            decompress_requests: over.decompress_requests.or(self.decompress_requests),
             watch: over.watch.or(self.watch),
             log_format: over.log_format.or(self.log_format),
             ops_prefix: over.ops_prefix.or(self.ops_prefix),
