@@ -1,5 +1,6 @@
 //! Routing by the templates' own grammar: literals beat variables, an unknown
-//! path is `404`, a known path with the wrong method is `405` with `Allow`,
+//! path is `404`, a known path with the wrong method is `405` with `Allow`
+//! (which names `HEAD` where the path has `GET`, and `OPTIONS`),
 //! both with the JSON error body and no upstream call.
 
 mod support;
@@ -46,17 +47,29 @@ async fn wrong_method_is_405_with_allow() {
     let reply = send(gw.request(Method::DELETE, "/v1/echo/abc")).await;
     reply.assert_error(405, 12);
     let allow = reply.header("allow").expect("Allow header");
-    assert_eq!(allow_set(allow), set(&["GET"]), "Allow: {allow}");
+    assert_eq!(
+        allow_set(allow),
+        set(&["GET", "HEAD", "OPTIONS"]),
+        "Allow: {allow}"
+    );
 
     let reply = send(gw.request(Method::PUT, "/v1/echo")).await;
     reply.assert_error(405, 12);
     let allow = reply.header("allow").expect("Allow header");
-    assert_eq!(allow_set(allow), set(&["POST"]), "Allow: {allow}");
+    assert_eq!(
+        allow_set(allow),
+        set(&["OPTIONS", "POST"]),
+        "Allow: {allow}"
+    );
 
     let reply = send(gw.request(Method::POST, "/v1/echo/x/nested")).await;
     reply.assert_error(405, 12);
     let allow = reply.header("allow").expect("Allow header");
-    assert_eq!(allow_set(allow), set(&["GET", "PUT"]), "Allow: {allow}");
+    assert_eq!(
+        allow_set(allow),
+        set(&["GET", "HEAD", "OPTIONS", "PUT"]),
+        "Allow: {allow}"
+    );
 
     assert_eq!(fixture.total_calls(), 0);
 }
@@ -69,14 +82,18 @@ async fn wrong_method_on_example_item_lists_all_its_methods() {
     let allow = reply.header("allow").expect("Allow header");
     assert_eq!(
         allow_set(allow),
-        set(&["GET", "PUT", "PATCH", "DELETE"]),
+        set(&["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]),
         "Allow: {allow}"
     );
 
     let reply = send(gw.request(Method::DELETE, "/v1/users")).await;
     reply.assert_error(405, 12);
     let allow = reply.header("allow").expect("Allow header");
-    assert_eq!(allow_set(allow), set(&["GET", "POST"]), "Allow: {allow}");
+    assert_eq!(
+        allow_set(allow),
+        set(&["GET", "HEAD", "OPTIONS", "POST"]),
+        "Allow: {allow}"
+    );
 }
 
 #[tokio::test]

@@ -120,3 +120,14 @@ async fn ops_prefix_moves_the_explorer() {
     }
     assert_eq!(fixture.total_calls(), 0);
 }
+
+#[tokio::test]
+async fn docs_false_makes_docs_a_404() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &["--docs=false"]).await;
+    let (status, _, _) = fetch(&gw, "/docs").await;
+    assert_eq!(status, 404, "/docs with --docs=false");
+    let (status, _, _) = fetch(&gw, "/openapi.json").await;
+    assert_eq!(status, 200, "the document is still served");
+    assert_eq!(fixture.total_calls(), 0);
+}

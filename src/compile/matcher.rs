@@ -93,8 +93,12 @@ pub enum Lookup {
         /// One value per variable of the route's template, in order.
         captures: Captures,
     },
-    /// The path is known but not for this method: the methods it allows.
+    /// The path is known but not for this method: the methods it allows
+    /// (`HEAD` wherever `GET` is, and `OPTIONS`).
     MethodNotAllowed(Vec<http::Method>),
+    /// `OPTIONS` on a known path that has no `OPTIONS` route of its own: the
+    /// methods it allows, as for [`Lookup::MethodNotAllowed`].
+    Options(Vec<http::Method>),
     /// No route has this path.
     NotFound,
 }
@@ -124,8 +128,39 @@ impl Matcher {
     }
 
     /// Finds the route for `method` and `path` (the request's path, still
-    /// percent-encoded, without the query).
+    /// percent-encoded, without the query). `HEAD` finds the `GET` route of
+    /// a path that has no `HEAD` route; `OPTIONS` on a known path without an
+    /// `OPTIONS` route is [`Lookup::Options`]. The methods a known path
+    /// allows include `HEAD` where it has `GET`, and always `OPTIONS`.
     pub(crate) fn lookup<'t>(
+        &self,
+        method: &http::Method,
+        path: &str,
+        templates: impl Fn(usize) -> &'t PathTemplate,
+    ) -> Lookup {
+        let found = self.resolve(method, path, &templates);
+        let Lookup::MethodNotAllowed(mut allowed) = found else {
+            return found;
+        };
+        let get = allowed.contains(&http::Method::GET);
+        if *method == http::Method::HEAD && get {
+            return self.resolve(&http::Method::GET, path, &templates);
+        }
+        if get {
+            allowed.push(http::Method::HEAD);
+        }
+        allowed.push(http::Method::OPTIONS);
+        allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        allowed.dedup();
+        if *method == http::Method::OPTIONS {
+            Lookup::Options(allowed)
+        } else {
+            Lookup::MethodNotAllowed(allowed)
+        }
+    }
+
+    /// [`Matcher::lookup`] for exactly `method`.
+    fn resolve<'t>(
         &self,
         method: &http::Method,
         path: &str,
@@ -312,15 +347,41 @@ mod tests {
         assert_eq!(look(&m, "PUT", "/v1/users/me"), found(1, &["me"]));
         assert_eq!(
             look(&m, "DELETE", "/v1/users/me"),
-            Lookup::MethodNotAllowed(vec![Method::GET, Method::PUT])
+            Lookup::MethodNotAllowed(vec![
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+                Method::PUT
+            ])
         );
         assert_eq!(
             look(&m, "GET", "/v1/users/x"),
-            Lookup::MethodNotAllowed(vec![Method::PUT])
+            Lookup::MethodNotAllowed(vec![Method::OPTIONS, Method::PUT])
         );
         assert_eq!(look(&m, "GET", "/v1/nope"), Lookup::NotFound);
         assert_eq!(look(&m, "GET", "/v1/users/a/b"), Lookup::NotFound);
         assert_eq!(look(&m, "GET", "v1/users/me"), Lookup::NotFound);
+    }
+
+    #[test]
+    fn head_finds_get_and_options_lists_the_methods() {
+        let m = table(&[("GET", "/v1/users/{id}"), ("PUT", "/v1/users/{id}")]);
+        assert_eq!(look(&m, "HEAD", "/v1/users/1"), found(0, &["1"]));
+        assert_eq!(
+            look(&m, "OPTIONS", "/v1/users/1"),
+            Lookup::Options(vec![
+                Method::GET,
+                Method::HEAD,
+                Method::OPTIONS,
+                Method::PUT
+            ])
+        );
+        assert_eq!(look(&m, "OPTIONS", "/v1/nope"), Lookup::NotFound);
+        let puts = table(&[("PUT", "/v1/users/{id}")]);
+        assert_eq!(
+            look(&puts, "HEAD", "/v1/users/1"),
+            Lookup::MethodNotAllowed(vec![Method::OPTIONS, Method::PUT])
+        );
     }
 
     #[test]

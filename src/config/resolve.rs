@@ -166,6 +166,9 @@ impl Settings {
             request_timeout: self.request_timeout.unwrap_or(Duration::from_secs(60)),
             access_log: self.access_log.unwrap_or(true),
             metrics: self.metrics.unwrap_or(true),
+            docs: self.docs.unwrap_or(true),
+            compress_responses: self.compress_responses.unwrap_or(true),
+            decompress_requests: self.decompress_requests.unwrap_or(true),
             ops_prefix: ops_prefix(self.ops_prefix.as_deref().unwrap_or(""))?,
             cors: cors(
                 &self.cors_origins,

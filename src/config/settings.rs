@@ -139,6 +139,17 @@ pub struct Settings {
     /// Count requests in /metrics [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub metrics: Option<bool>,
+    /// Serve the API explorer at /docs; off, /docs is a 404 [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub docs: Option<bool>,
+    /// Compress replies (gzip, br, zstd by Accept-Encoding) larger than
+    /// 1 KiB [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub compress_responses: Option<bool>,
+    /// Decode request bodies sent with Content-Encoding gzip, br or zstd,
+    /// --max-body-bytes counting the decoded bytes [default: true].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub decompress_requests: Option<bool>,
     /// How logs are written: pretty or json [default: pretty].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,

@@ -75,6 +75,19 @@ impl Answer {
 }
 
 impl Answer {
+    /// `204 No Content` to an `OPTIONS` request, with `Allow`.
+    pub(super) fn options(allowed: &[http::Method]) -> Answer {
+        let mut headers = HeaderMap::with_capacity(1);
+        if let Some(value) = allow_value(allowed) {
+            headers.insert(header::ALLOW, value);
+        }
+        Answer {
+            status: StatusCode::NO_CONTENT,
+            headers,
+            body: Bytes::new(),
+        }
+    }
+
     /// A JSON answer.
     pub(super) fn json(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> Answer {
         headers.insert(
@@ -154,6 +167,29 @@ fn location(route: &Route, captures: &Captures, reply: &DynamicMessage) -> Optio
     location
 }
 
+/// `Allow`'s value: the methods, comma-separated.
+pub(super) fn allow_value(methods: &[http::Method]) -> Option<HeaderValue> {
+    let allow = methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&allow).ok()
+}
+
+/// The answer to a `HEAD` request: `response`'s status and headers, the
+/// `Content-Length` its body would have had, and no body.
+pub(super) fn head_only(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = http_body::Body::size_hint(&body).exact() {
+        parts
+            .headers
+            .entry(header::CONTENT_LENGTH)
+            .or_insert_with(|| HeaderValue::from(length));
+    }
+    Response::from_parts(parts, axum::body::Body::empty())
+}
+
 /// What the handler answers: a whole answer, or a streamed one.
 pub(super) enum Answered {
     /// Held in memory (unary calls, client streaming, errors).
@@ -183,6 +219,10 @@ impl IntoResponse for Answered {
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
+        if self.body.is_empty() && !self.headers.contains_key(header::CONTENT_TYPE) {
+            // No body, no media type (a 204 to OPTIONS, a 304).
+            return (self.status, self.headers).into_response();
+        }
         (self.status, self.headers, self.body).into_response()
     }
 }

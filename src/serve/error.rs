@@ -21,6 +21,9 @@ pub enum ServeError {
     /// The path is known, the method is not.
     #[error("method not allowed; allowed: {}", .0.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", "))]
     MethodNotAllowed(Vec<http::Method>),
+    /// A request body in a `Content-Encoding` the gateway does not decode.
+    #[error("request bodies may be encoded gzip, br or zstd, not {0:?}")]
+    UnsupportedContentEncoding(String),
     /// A body that is not JSON.
     #[error("request bodies must be application/json, not {0:?}")]
     UnsupportedMediaType(String),
@@ -93,6 +96,9 @@ impl ServeError {
                 (Code::Unimplemented, StatusCode::METHOD_NOT_ALLOWED)
             }
             ServeError::UnsupportedMediaType(_) => {
+                (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ServeError::UnsupportedContentEncoding(_) => {
                 (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE)
             }
             ServeError::NotNdjson(_) => (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE),
@@ -215,12 +221,7 @@ impl ServeError {
                 Vec::new()
             }
             ServeError::MethodNotAllowed(methods) => {
-                let allow = methods
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Ok(value) = HeaderValue::from_str(&allow) {
+                if let Some(value) = super::answer::allow_value(methods) {
                     headers.insert(header::ALLOW, value);
                 }
                 Vec::new()

@@ -1,7 +1,11 @@
 //! The one handler every REST request goes through: admit (head limits,
 //! concurrency) → lookup → read body → transcode request → (claim the
 //! idempotency key) → call upstream, retrying idempotent methods →
-//! [`Answer::reply`] → (store the answer for the key) → count and log.
+//! [`Answer::reply`] → (store the answer for the key) → `304` when a GET's
+//! `If-None-Match` matches its `ETag` → count and log.
+//! `HEAD` on a `GET` route calls the method as `GET` does (one upstream
+//! call) and answers its status and headers without the body; `OPTIONS` on
+//! a known path answers `204` with `Allow`.
 //! Streaming methods branch off to [`super::stream`] after the lookup
 //! (client streaming) or once the request message is built (server
 //! streaming).
@@ -16,9 +20,10 @@ use http::{header, HeaderValue, Method, StatusCode};
 use prost_reflect::DynamicMessage;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::answer::{Answer, Answered};
+use super::answer::{self, Answer, Answered};
 use super::body::{drain, read_body};
 use super::call::{self, CallContext, REQUEST_ID};
+use super::conditional;
 use super::idempotency::{self, Begin};
 use super::stream::{self, StreamRequest};
 use super::{limits, Gateway, ServeError};
@@ -73,6 +78,9 @@ pub(super) async fn handle(gateway: Arc<Gateway>, request: Request) -> Response 
     record(&gateway, &method, template, &answer, &request_id, started);
     let streamed = matches!(answer, Answered::Streamed(_));
     let mut response = answer.into_response();
+    if method == Method::HEAD {
+        response = answer::head_only(response);
+    }
     response.headers_mut().insert(REQUEST_ID, request_id);
     if streamed {
         // A stream stays in flight, and holds its permit, until it ends.
@@ -134,6 +142,7 @@ async fn serve(
     let (id, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
         Lookup::Found { route, captures } => (route, captures),
         Lookup::MethodNotAllowed(allowed) => return Err(ServeError::MethodNotAllowed(allowed)),
+        Lookup::Options(allowed) => return Ok(Answered::Whole(Answer::options(&allowed))),
         Lookup::NotFound => return Err(ServeError::NotFound(parts.uri.path().to_owned())),
     };
     *route = Some(id);
@@ -169,7 +178,13 @@ async fn serve(
         captures: &captures,
         json: reply,
     };
-    unary.run(message, &body).await.map(Answered::Whole)
+    let answer = unary.run(message, &body).await?;
+    let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
+        conditional::revalidate(&parts.headers, answer)
+    } else {
+        answer
+    };
+    Ok(Answered::Whole(answer))
 }
 
 /// The request message: captures, query and body, with `If-Match` applied.
@@ -251,7 +266,7 @@ impl Unary<'_> {
         let options = &context.gateway.shared.options;
         let idempotent = matches!(
             self.parts.method,
-            Method::GET | Method::PUT | Method::DELETE
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
         );
         let (target, path) = context.target();
         let request = upstream::Call {

@@ -12,6 +12,7 @@
 mod answer;
 mod body;
 mod call;
+mod conditional;
 mod error;
 mod gateway;
 mod handler;
@@ -30,4 +31,8 @@ pub use lifecycle::{
 };
 pub use limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES};
 pub use metrics::Metrics;
+
+/// Replies larger than this many bytes are compressed when the client
+/// accepts an encoding (`compress-responses`).
+pub const COMPRESS_ABOVE: u64 = 1024;
 pub use options::{CorsOptions, ServeOptions, Upstreams};

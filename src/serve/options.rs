@@ -54,6 +54,14 @@ pub struct ServeOptions {
     pub access_log: bool,
     /// Count requests in `/metrics`.
     pub metrics: bool,
+    /// Serve the API explorer at `/docs` (off: a 404).
+    pub docs: bool,
+    /// Compress replies above [`COMPRESS_ABOVE`](super::COMPRESS_ABOVE) bytes
+    /// by `Accept-Encoding` (gzip, br, zstd).
+    pub compress_responses: bool,
+    /// Decode `Content-Encoding` gzip, br and zstd request bodies (the body
+    /// limit counts decoded bytes); off, an encoded body is a 415.
+    pub decompress_requests: bool,
     /// Where `/healthz`, `/readyz`, `/metrics`, `/openapi.json` and `/docs` live:
     /// under this prefix (e.g. `/_restgate`), so they never collide with API routes.
     pub ops_prefix: String,
@@ -91,6 +99,9 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(60),
             access_log: true,
             metrics: true,
+            docs: true,
+            compress_responses: true,
+            decompress_requests: true,
             ops_prefix: String::new(),
             cors: None,
         }

@@ -43,6 +43,16 @@ pub(in crate::serve) async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // Bodies the decompression layer decoded have lost the header; what
+    // is left it could not (or was told not to) decode.
+    if let Some(coding) = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty() && c != "identity")
+    {
+        drain(body).await;
+        return Err(ServeError::UnsupportedContentEncoding(coding));
+    }
     if length.is_some_and(|n| n > limit as u64) {
         drain(body).await;
         return Err(ServeError::PayloadTooLarge(limit));

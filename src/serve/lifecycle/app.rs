@@ -1,13 +1,18 @@
 //! The axum app of one worker: the operational endpoints under their
-//! prefix, every other request to the pipeline's one handler, and CORS
+//! prefix, every other request to the pipeline's one handler; request
+//! decompression, reply compression and CORS
 //! when configured.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+
 use super::{docs, ops, Live};
-use crate::serve::{handler, Gateway};
+use crate::serve::{handler, Gateway, COMPRESS_ABOVE};
 
 /// The app serving one fixed gateway (REST in process: no reload).
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
@@ -20,15 +25,43 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
     let first = live.gateway();
     let cors = first.shared.options.cors.clone();
     let prefix = &first.shared.options.ops_prefix;
-    let router = ops::routes(prefix)
-        .merge(docs::routes(prefix))
+    let mut router = ops::routes(prefix);
+    if first.shared.options.docs {
+        router = router.merge(docs::routes(prefix));
+    }
+    let router = router
         // The table of this request: a reload swaps it for later ones only.
         .fallback(|State(live): State<Arc<Live>>, request: Request| {
             handler::handle(live.gateway(), request)
         })
         .with_state(live);
+    let options = &first.shared.options;
+    let router = if options.decompress_requests {
+        // Unknown codings pass through, for the pipeline to answer 415.
+        router.layer(RequestDecompressionLayer::new().pass_through_unaccepted(true))
+    } else {
+        router
+    };
+    let router = if options.compress_responses {
+        router.layer(compression_layer())
+    } else {
+        router
+    };
     match cors {
         Some(cors) => router.layer(ops::cors_layer(&cors)),
         None => router,
     }
+}
+
+/// gzip, br and zstd by `Accept-Encoding` (q-values honoured), for bodies
+/// above [`COMPRESS_ABOVE`] bytes, not for gRPC or images. Streamed NDJSON
+/// and SSE replies are left alone: the layer buffers until its encoder's
+/// buffer fills, which would hold messages back.
+fn compression_layer() -> CompressionLayer<impl Predicate> {
+    let predicate = SizeAbove::new(COMPRESS_ABOVE)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new("application/x-ndjson"));
+    CompressionLayer::new().compress_when(predicate)
 }
