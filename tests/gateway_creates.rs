@@ -9,7 +9,6 @@
 
 mod support;
 
-
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{start_fixture, Gateway};

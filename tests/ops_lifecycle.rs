@@ -1,4 +1,4 @@
-//! SIGTERM: the gateway stops accepting connections at once, lets the
+//! SIGTERM with `--drain-delay 0s`: the gateway stops accepting connections at once, lets the
 //! requests in flight finish (up to `--shutdown-grace`) and exits 0. Under a
 //! bounded load no request sent before SIGTERM is lost (long ones being
 //! served, short ones anywhere between the listen queue and the answer);
@@ -137,7 +137,7 @@ async fn until_refused(gw: &Gateway) {
 #[tokio::test]
 async fn sigterm_drains_accepted_requests_under_load() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "0s"]).await;
     // An idle keep-alive connection must not hold the exit back.
     gw.get("/healthz").await.assert_json(200);
     let client = fresh_connections();
@@ -258,7 +258,11 @@ async fn sigterm_drains_accepted_requests_under_load() {
 #[tokio::test]
 async fn shutdown_grace_bounds_the_drain() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &["--shutdown-grace", "200ms"]).await;
+    let mut gw = Gateway::spawn_fixture(
+        &fixture,
+        &["--shutdown-grace", "200ms", "--drain-delay", "0s"],
+    )
+    .await;
     let started = Instant::now();
     let (client, url) = (fresh_connections(), gw.url("/v1/sleep/5000"));
     let slow = tokio::spawn(async move { fetch(&client, &url).await });
@@ -287,7 +291,7 @@ async fn shutdown_grace_bounds_the_drain() {
 #[tokio::test]
 async fn an_idle_gateway_exits_0_at_once() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "0s"]).await;
     // A keep-alive connection stays open in the client's pool.
     gw.get("/v1/echo/a").await.assert_json(200);
     let terminated = Instant::now();

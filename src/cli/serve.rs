@@ -152,7 +152,8 @@ impl Prepared {
 }
 
 /// `restgate serve`: load, check, bind, print `listening on`, serve until
-/// Ctrl-C or SIGTERM, then drain.
+/// Ctrl-C or SIGTERM, then drain (`--drain-delay`, still accepting) and
+/// stop (`--shutdown-grace` for requests in flight).
 pub(super) fn serve(args: &ServeArgs) -> ExitCode {
     let config = match args.merged() {
         Ok(config) => config,
@@ -200,6 +201,7 @@ pub(super) fn serve(args: &ServeArgs) -> ExitCode {
         }
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
+    running.drain(config.drain_delay);
     tracing::info!("stopping: draining requests in flight");
     running.shutdown(config.shutdown_grace);
     ExitCode::SUCCESS
