@@ -323,3 +323,37 @@ async fn sigterm_right_after_listening_exits_0() {
          (None: killed by the signal): {codes:?}"
     );
 }
+
+/// With a drain delay, SIGTERM turns `/readyz` to 503 "draining" while the
+/// listener keeps accepting: requests sent after that answer are all served
+/// (a refused connection fails `send`), HTTP/1 replies carry
+/// `Connection: close`, and the gateway exits 0 afterwards.
+#[tokio::test]
+async fn sigterm_drain_delay_keeps_accepting_with_readyz_503() {
+    const REQUESTS: usize = 20;
+    let fixture = start_fixture().await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "4s"]).await;
+    gw.get("/readyz").await.assert_json(200);
+    gw.terminate();
+    // Bounded poll: the signal is handled asynchronously.
+    let deadline = Instant::now() + WAIT;
+    let draining = loop {
+        let reply = gw.get("/readyz").await;
+        if reply.status == 503 {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "/readyz never turned 503");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(draining.assert_json(503)["status"], "draining");
+    for i in 0..REQUESTS {
+        let reply = gw.get(&format!("/v1/echo/d{i}")).await;
+        reply.assert_json(200);
+        assert_eq!(
+            reply.headers.get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "request {i} during the drain delay"
+        );
+    }
+    assert_eq!(gw.wait_exit().await, Some(0), "stderr:\n{}", gw.stderr());
+}
