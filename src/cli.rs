@@ -19,7 +19,7 @@ mod serve;
 use crate::compile::{CompileOptions, Compiled, GoogleApiCreates, Input, RouteTable};
 use crate::config::{ConfigError, LogFormat, ServeConfig, Settings};
 
-pub use self::serve::{prepare, Prepared, StartError};
+pub use self::serve::{prepare, prepare_with_env, Prepared, StartError};
 
 /// restgate: serve gRPC services as a REST/JSON API.
 ///
@@ -131,13 +131,23 @@ impl ServeArgs {
         }
     }
 
-    /// The file's settings, with the flags and then the environment on top.
+    /// The file's settings, with the flags and then the process's
+    /// `RESTGATE_*` variables on top.
     fn merged(&self) -> Result<ServeConfig, ConfigError> {
+        self.merged_with(std::env::vars())
+    }
+
+    /// [`ServeArgs::merged`] with `env` in place of the process's
+    /// environment.
+    fn merged_with(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ServeConfig, ConfigError> {
         let file = match &self.config {
             Some(path) => Settings::from_file(path)?,
             None => Settings::default(),
         };
-        let env = Settings::from_env(std::env::vars())?;
+        let env = Settings::from_env(env)?;
         file.overlay(self.settings.clone()).overlay(env).resolve()
     }
 }

@@ -1,10 +1,12 @@
 //! `restgate check` on invalid protos: the real binary, one fixture per rule,
 //! each finding asserted by file, line, column and text, and the exit code.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 fn restgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_restgate"))
+    support::restgate()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -2,13 +2,14 @@
 //! example, of the same protos given with `--proto`, and of a descriptor set
 //! compiled from them, identically.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 fn restgate(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use support::start_fixture;
 
@@ -20,7 +20,7 @@ impl Drop for Proc {
 }
 
 fn start(args: &[&str], env: &[(&str, &str)]) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let mut child = support::restgate()
         .arg("serve")
         .args(args)
         .envs(env.iter().copied())
@@ -51,7 +51,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Proc {
 
 /// Runs `restgate serve <args>` expecting it to refuse to start.
 fn refuses(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .arg("serve")
         .args(args)
         .envs(env.iter().copied())

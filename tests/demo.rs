@@ -1,12 +1,14 @@
 //! `restgate serve --demo`: the example service behind the gateway, and the
 //! curl commands it prints work as printed (run with the real `curl`).
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 #[test]
 fn printed_curl_commands_work_as_printed() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let mut child = support::restgate()
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

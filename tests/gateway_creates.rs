@@ -9,8 +9,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::{start_fixture, Gateway};
@@ -117,7 +115,7 @@ async fn the_config_key_sets_it_too() {
 /// `restgate <args>` in the crate's directory with `env`: (exit code,
 /// stdout, stderr).
 fn restgate(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(args)
         .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -13,7 +13,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use prost_reflect::{DescriptorPool, DynamicMessage, Value as Field};
 use reqwest::Method;
@@ -68,7 +67,7 @@ fn input_args(name: &str) -> Vec<String> {
 
 /// Runs the binary; returns (exit code, stdout, stderr).
 fn restgate(command: &[&str], name: &str) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(command)
         .args(input_args(name))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

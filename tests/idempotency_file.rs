@@ -125,7 +125,7 @@ async fn two_gateways_cannot_share_one_file_at_once() {
     // The second process must refuse to start rather than use a locked file
     // (or, worse, a second copy of it). Killed if it serves instead.
     let upstream = format!("http://{}", fixture.addr);
-    let second = tokio::process::Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let second = tokio::process::Command::from(support::restgate())
         .args(["serve", "--proto", "proto/testing/v1/fixture.proto"])
         .args(["-I", "proto", "--upstream", &upstream])
         .args(["--idempotency", &store, "--listen", "127.0.0.1:0"])

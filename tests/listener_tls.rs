@@ -10,7 +10,7 @@ mod support;
 mod backend;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -160,7 +160,7 @@ async fn cleartext_gets_no_http_answer() {
 /// Runs `restgate serve --demo <args>`, expecting it to refuse to start;
 /// returns its exit code and stderr.
 fn refuses(args: &[&str]) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let mut child = support::restgate()
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdin(Stdio::null())

@@ -12,6 +12,8 @@
 //! fails the test with that advice. Their settings live in
 //! `tests/consumers/`.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -60,7 +62,7 @@ struct Demo {
 
 impl Demo {
     fn start() -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+        let mut child = support::restgate()
             .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 use support::{start_example, Gateway};
@@ -14,7 +12,7 @@ use support::{start_example, Gateway};
 async fn the_command_and_the_gateway_serve_the_same_document() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("openapi.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(["openapi", "--output", file.to_str().unwrap()])
         .output()
         .expect("run restgate openapi");
@@ -119,13 +117,13 @@ async fn the_template_form_is_a_setting() {
     );
     assert!(doc["paths"].get("/v1/blogs/{blog}/posts/{post}").is_none());
 
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(["openapi", "--openapi-path-params", "template"])
         .output()
         .expect("run restgate openapi");
     let written: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(written["paths"]["/v1/{parent}/posts"]["post"].is_object());
-    let out = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let out = support::restgate()
         .args(["openapi", "--openapi-path-params", "both"])
         .output()
         .expect("run restgate openapi");

@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 use support::{dead_addr, start_fixture, Gateway, RestartableExample};
 
@@ -16,7 +14,7 @@ const FIXTURE_INPUT: [&str; 4] = ["--proto", "proto/testing/v1/fixture.proto", "
 
 /// How many routes `restgate routes <input>` lists.
 fn route_count(input: &[&str]) -> u64 {
-    let output = Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let output = support::restgate()
         .arg("routes")
         .args(input)
         .args(["--format", "json"])

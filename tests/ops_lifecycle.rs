@@ -1,4 +1,4 @@
-//! SIGTERM: the gateway stops accepting connections at once, lets the
+//! SIGTERM with `--drain-delay 0s`: the gateway stops accepting connections at once, lets the
 //! requests in flight finish (up to `--shutdown-grace`) and exits 0. Under a
 //! bounded load no request sent before SIGTERM is lost (long ones being
 //! served, short ones anywhere between the listen queue and the answer);
@@ -137,7 +137,7 @@ async fn until_refused(gw: &Gateway) {
 #[tokio::test]
 async fn sigterm_drains_accepted_requests_under_load() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "0s"]).await;
     // An idle keep-alive connection must not hold the exit back.
     gw.get("/healthz").await.assert_json(200);
     let client = fresh_connections();
@@ -258,7 +258,11 @@ async fn sigterm_drains_accepted_requests_under_load() {
 #[tokio::test]
 async fn shutdown_grace_bounds_the_drain() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &["--shutdown-grace", "200ms"]).await;
+    let mut gw = Gateway::spawn_fixture(
+        &fixture,
+        &["--shutdown-grace", "200ms", "--drain-delay", "0s"],
+    )
+    .await;
     let started = Instant::now();
     let (client, url) = (fresh_connections(), gw.url("/v1/sleep/5000"));
     let slow = tokio::spawn(async move { fetch(&client, &url).await });
@@ -287,7 +291,7 @@ async fn shutdown_grace_bounds_the_drain() {
 #[tokio::test]
 async fn an_idle_gateway_exits_0_at_once() {
     let fixture = start_fixture().await;
-    let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "0s"]).await;
     // A keep-alive connection stays open in the client's pool.
     gw.get("/v1/echo/a").await.assert_json(200);
     let terminated = Instant::now();
@@ -318,4 +322,38 @@ async fn sigterm_right_after_listening_exits_0() {
         "exit codes of 20 gateways sent SIGTERM right after `listening on` \
          (None: killed by the signal): {codes:?}"
     );
+}
+
+/// With a drain delay, SIGTERM turns `/readyz` to 503 "draining" while the
+/// listener keeps accepting: requests sent after that answer are all served
+/// (a refused connection fails `send`), HTTP/1 replies carry
+/// `Connection: close`, and the gateway exits 0 afterwards.
+#[tokio::test]
+async fn sigterm_drain_delay_keeps_accepting_with_readyz_503() {
+    const REQUESTS: usize = 20;
+    let fixture = start_fixture().await;
+    let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "4s"]).await;
+    gw.get("/readyz").await.assert_json(200);
+    gw.terminate();
+    // Bounded poll: the signal is handled asynchronously.
+    let deadline = Instant::now() + WAIT;
+    let draining = loop {
+        let reply = gw.get("/readyz").await;
+        if reply.status == 503 {
+            break reply;
+        }
+        assert!(Instant::now() < deadline, "/readyz never turned 503");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(draining.assert_json(503)["status"], "draining");
+    for i in 0..REQUESTS {
+        let reply = gw.get(&format!("/v1/echo/d{i}")).await;
+        reply.assert_json(200);
+        assert_eq!(
+            reply.headers.get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "request {i} during the drain delay"
+        );
+    }
+    assert_eq!(gw.wait_exit().await, Some(0), "stderr:\n{}", gw.stderr());
 }

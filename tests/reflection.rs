@@ -26,7 +26,7 @@ use tonic_reflection::server::v1;
 
 /// Runs `restgate <args>` (at most [`WAIT`]): exit code, stdout, stderr.
 async fn restgate(args: &[&str]) -> (i32, String, String) {
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_restgate"))
+    let run = tokio::process::Command::from(support::restgate())
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(std::process::Stdio::null())

@@ -66,6 +66,17 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     prepare_merged(args, config)
 }
 
+/// [`prepare`] reading its `RESTGATE_*` settings from `env` instead of the
+/// process's environment (an empty `env`: the file and flags alone), for a
+/// gateway embedded in a process whose environment is not its own.
+pub fn prepare_with_env(
+    args: &ServeArgs,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Prepared, StartError> {
+    let config = args.merged_with(env).map_err(StartError::usage)?;
+    prepare_merged(args, config)
+}
+
 /// [`prepare`] with the settings already merged.
 fn prepare_merged(args: &ServeArgs, mut config: ServeConfig) -> Result<Prepared, StartError> {
     if args.demo {
@@ -141,7 +152,8 @@ impl Prepared {
 }
 
 /// `restgate serve`: load, check, bind, print `listening on`, serve until
-/// Ctrl-C or SIGTERM, then drain.
+/// Ctrl-C or SIGTERM, then drain (`--drain-delay`, still accepting) and
+/// stop (`--shutdown-grace` for requests in flight).
 pub(super) fn serve(args: &ServeArgs) -> ExitCode {
     let config = match args.merged() {
         Ok(config) => config,
@@ -193,6 +205,7 @@ pub(super) fn serve(args: &ServeArgs) -> ExitCode {
         }
         Err(e) => eprintln!("restgate: cannot wait for signals: {e}"),
     }
+    running.drain(config.drain_delay);
     tracing::info!("stopping: draining requests in flight");
     running.shutdown(config.shutdown_grace);
     ExitCode::SUCCESS

@@ -40,6 +40,9 @@ pub struct ServeConfig {
     pub header_read_timeout: Duration,
     /// How long requests in flight may take to finish on SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long the listener keeps accepting after SIGTERM, `/readyz`
+    /// answering 503, before it closes and `shutdown_grace` starts.
+    pub drain_delay: Duration,
     /// How logs are written.
     pub log_format: LogFormat,
     /// TLS on the listener: the certificate chain and key files; `None`:
@@ -108,6 +111,7 @@ impl Settings {
             idempotency: self.idempotency.unwrap_or_default(),
             header_read_timeout: self.header_read_timeout.unwrap_or(Duration::from_secs(10)),
             shutdown_grace: self.shutdown_grace.unwrap_or(Duration::from_secs(30)),
+            drain_delay: self.drain_delay.unwrap_or(Duration::from_secs(5)),
             log_format: self.log_format.unwrap_or_default(),
             watch: self.watch.unwrap_or(false),
             tls: listener_tls(self.tls_cert, self.tls_key)?,

@@ -127,6 +127,14 @@ pub struct Settings {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     #[serde(default, with = "humantime_serde")]
     pub shutdown_grace: Option<Duration>,
+    /// On SIGTERM, how long the gateway keeps accepting connections while
+    /// /readyz answers 503 "draining" (and HTTP/1 replies carry `Connection:
+    /// close`), so that a load balancer stops sending before the listener
+    /// closes; then --shutdown-grace starts. 0 closes the listener at once
+    /// [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde")]
+    pub drain_delay: Option<Duration>,
     /// One log line per request: route, status, latency, request id
     /// [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -121,6 +121,7 @@ impl Settings {
             request_timeout: over.request_timeout.or(self.request_timeout),
             header_read_timeout: over.header_read_timeout.or(self.header_read_timeout),
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),
+            drain_delay: over.drain_delay.or(self.drain_delay),
             access_log: over.access_log.or(self.access_log),
             metrics: over.metrics.or(self.metrics),
             docs: over.docs.or(self.docs),

@@ -89,6 +89,7 @@ fn the_example_file_holds_the_defaults() {
     assert_eq!(example.idempotency, defaults.idempotency);
     assert_eq!(example.header_read_timeout, defaults.header_read_timeout);
     assert_eq!(example.shutdown_grace, defaults.shutdown_grace);
+    assert_eq!(example.drain_delay, defaults.drain_delay);
     assert_eq!(example.log_format, defaults.log_format);
     assert_eq!(example.watch, defaults.watch);
     assert_eq!(example.tls, defaults.tls);

@@ -4,7 +4,8 @@
 //! - in this process ([`Gateway::start`] and friends): the command line is
 //!   parsed as `restgate serve … --listen 127.0.0.1:0` would parse it, and
 //!   the gateway started through the same seam the binary uses
-//!   (`restgate::cli::prepare`, then `restgate::serve::run`); the address is
+//!   (`restgate::cli::prepare_with_env`, with no environment, then
+//!   `restgate::serve::run`); the address is
 //!   read back from the running server. For tests of the request pipeline.
 //! - as the real `restgate` binary ([`Gateway::spawn`] and friends), for
 //!   tests of signals, logs, reload by SIGHUP and the process's exit.
@@ -90,10 +91,12 @@ impl Gateway {
             unreachable!("`serve` parses as the serve command");
         };
         // `prepare` blocks (and may ask an upstream of this test's runtime
-        // for its reflection): off this thread.
+        // for its reflection): off this thread. The settings are the
+        // arguments' alone: no `RESTGATE_*` variable of the shell running
+        // the tests.
         let (started, running) = oneshot::channel();
         thread::spawn(move || {
-            let outcome = restgate::cli::prepare(&serve).and_then(|p| {
+            let outcome = restgate::cli::prepare_with_env(&serve, []).and_then(|p| {
                 let scheme = if p.connections.tls.is_some() {
                     "https"
                 } else {
@@ -121,7 +124,7 @@ impl Gateway {
     /// directory and waits (at most 20 s) for its `listening on` line.
     pub(crate) async fn spawn<S: AsRef<str>>(args: &[S]) -> Gateway {
         let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_restgate"))
+        let mut child = super::restgate()
             .arg("serve")
             .args(&args)
             .args(["--listen", "127.0.0.1:0"])

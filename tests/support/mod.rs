@@ -27,6 +27,20 @@ pub(crate) use self::redis::RedisServer;
 pub(crate) use self::restartable::RestartableExample;
 pub(crate) use self::streams::{start_streams, StreamsHandle};
 
+/// The `restgate` binary under test, with every `RESTGATE_*` variable of
+/// the shell running the tests removed (`RESTGATE_BLESS=1`, for one, is
+/// not a setting and would stop it): a test sets the ones it means with
+/// `.env`. Every test that runs the binary starts it here.
+pub(crate) fn restgate() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_restgate"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("RESTGATE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// A loopback address nothing listens on: bound, read, then released.
 pub(crate) fn dead_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

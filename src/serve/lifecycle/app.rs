@@ -1,11 +1,14 @@
 //! The axum app of one worker: the operational endpoints under their
 //! prefix, every other request to the pipeline's one handler; request
-//! decompression, reply compression and CORS
-//! when configured.
+//! decompression, reply compression and CORS when configured, and
+//! `Connection: close` on HTTP/1 replies while draining.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{header, HeaderValue, Version};
 
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
@@ -34,6 +37,10 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
         .fallback(|State(live): State<Arc<Live>>, request: Request| {
             handler::handle(live.gateway(), request)
         })
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&live),
+            close_when_draining,
+        ))
         .with_state(live);
     let options = &first.shared.options;
     let router = if options.decompress_requests {
@@ -64,4 +71,23 @@ fn compression_layer() -> CompressionLayer<impl Predicate> {
         .and(NotForContentType::SSE)
         .and(NotForContentType::const_new("application/x-ndjson"));
     CompressionLayer::new().compress_when(predicate)
+}
+
+/// While draining, an HTTP/1 reply carries `Connection: close`, so that the
+/// client's next request opens a connection the load balancer routes
+/// elsewhere (hyper closes the connection after it). HTTP/2 connections get
+/// GOAWAY when the listener closes.
+async fn close_when_draining(
+    State(live): State<Arc<Live>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let http1 = request.version() < Version::HTTP_2;
+    let mut response = next.run(request).await;
+    if http1 && live.draining() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }

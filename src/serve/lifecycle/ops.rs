@@ -1,6 +1,6 @@
 //! The operational endpoints, under a configurable prefix so they never
 //! collide with API routes: `/healthz` (the process lives), `/readyz` (routes
-//! loaded and every upstream reachable), `/metrics` (Prometheus text) and
+//! loaded and every upstream reachable; 503 "draining" once SIGTERM came), `/metrics` (Prometheus text) and
 //! `/openapi.json`; and the CORS layer.
 
 use std::sync::Arc;
@@ -31,10 +31,14 @@ async fn healthz() -> Response {
 
 /// Ready when every upstream is reachable: it answers the standard
 /// `grpc.health.v1` check with SERVING, or has no health service but
-/// accepts a connection.
+/// accepts a connection. Never ready while draining.
 async fn readyz(State(live): State<Arc<Live>>) -> Response {
     let gateway = live.gateway();
     let routes = gateway.shared.table.routes().len();
+    if live.draining() {
+        let body = format!(r#"{{"status":"draining","routes":{routes}}}"#);
+        return json(StatusCode::SERVICE_UNAVAILABLE, body);
+    }
     match gateway.check_upstreams().await {
         Ok(()) => json(
             StatusCode::OK,

@@ -2,22 +2,38 @@
 //! served and is swapped whole by a reload; each worker's [`Live`] view
 //! rebuilds its [`Gateway`] for the new table, keeping the connections of
 //! the upstreams that did not change. Requests in flight keep the table
-//! they started with.
+//! they started with. [`Current`] also says whether the server is draining
+//! (SIGTERM came), which every worker reads.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::serve::{Gateway, Shared};
 use crate::upstream::UpstreamError;
 
 /// The table being served, swapped whole by a reload: requests in flight
-/// keep the one they started with.
+/// keep the one they started with; and whether the server is draining.
 #[derive(Debug)]
-pub struct Current(std::sync::RwLock<Arc<Shared>>);
+pub struct Current(std::sync::RwLock<Arc<Shared>>, AtomicBool);
 
 impl Current {
     /// Serves `shared`.
     pub fn new(shared: Arc<Shared>) -> Arc<Current> {
-        Arc::new(Current(std::sync::RwLock::new(shared)))
+        Arc::new(Current(
+            std::sync::RwLock::new(shared),
+            AtomicBool::new(false),
+        ))
+    }
+
+    /// From now on `/readyz` answers 503 "draining" and HTTP/1 replies
+    /// carry `Connection: close`; the listeners still accept.
+    pub fn start_draining(&self) {
+        self.1.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Current::start_draining`] was called.
+    pub fn draining(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// The table now.
@@ -64,6 +80,11 @@ impl Live {
             current: Current::new(Arc::clone(&gateway.shared)),
             gateway: std::sync::Mutex::new(gateway),
         }
+    }
+
+    /// Whether the server is draining (see [`Current::start_draining`]).
+    pub fn draining(&self) -> bool {
+        self.current.draining()
     }
 
     /// The gateway for the table being served now.

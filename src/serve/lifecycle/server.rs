@@ -57,7 +57,21 @@ impl Running {
         &self.current
     }
 
-    /// Stops accepting, lets requests in flight finish for at most `grace`,
+    /// Drains for `delay` before [`Running::shutdown`]: `/readyz` answers
+    /// 503 "draining" and HTTP/1 replies carry `Connection: close` at once,
+    /// while the listeners keep accepting, so that a load balancer that
+    /// polls readiness stops sending here before any connection is refused.
+    /// Returns when `delay` is over (at once for 0).
+    pub fn drain(&self, delay: Duration) {
+        self.current.start_draining();
+        if !delay.is_zero() {
+            tracing::info!(?delay, "draining: /readyz answers 503, still accepting");
+            thread::sleep(delay);
+        }
+    }
+
+    /// Stops accepting (HTTP/2 connections get GOAWAY, idle HTTP/1 ones
+    /// are closed), lets requests in flight finish for at most `grace`,
     /// then returns (the workers still running are left to the process exit).
     pub fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
