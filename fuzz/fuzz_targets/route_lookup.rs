@@ -35,6 +35,13 @@ fuzz_target!(|input: (u8, &str)| {
                 "{method} {path:?}: its own method refused"
             );
         }
+        Lookup::Options(allowed) => {
+            assert_eq!(method, http::Method::OPTIONS, "{path:?}");
+            assert!(
+                allowed.contains(&http::Method::OPTIONS),
+                "{path:?}: OPTIONS answered without itself in Allow"
+            );
+        }
         Lookup::NotFound => {}
     }
     assert_eq!(
