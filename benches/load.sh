@@ -38,6 +38,9 @@
 # Idempotency-Key per request, load/post_keyed.lua) against each idempotency store; the Redis one
 # starts its own redis-server:
 #   TARGETS="restgate-memory restgate-file restgate-redis" benches/load.sh
+# A target `restgate@LABEL=BINARY` is the default restgate target served by another build (e.g. an
+# older commit's release binary), so that two builds are compared in one run:
+#   TARGETS="restgate@before=/tmp/restgate-before restgate restgate@before=/tmp/restgate-before restgate" benches/load.sh
 #
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
 # WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
@@ -183,7 +186,14 @@ note "wrk -t1 -c16 -d${D}s --latency (2 s warm-up); backend: examples/example_se
 port=$PORT_BASE
 for t in $TARGETS; do
   kinds="post put get"
+  bin=$rel/restgate
+  if [[ $t == restgate@*=* ]]; then
+    bin=${t#*=}; t=${t%%=*}
+    [[ -x $bin ]] || { note "$t: skipped ($bin is not an executable)"; port=$((port + 1)); continue; }
+  fi
   case $t in
+    restgate@*)
+      cmd=("$bin" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
     restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
       cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
@@ -207,7 +217,7 @@ for t in $TARGETS; do
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
+    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started

@@ -322,16 +322,7 @@ mod tests {
 
     #[test]
     fn bundled_gets_on_literals_are_lists_only_when_they_answer_pages() {
-        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
-        let find = |method: &str, path: &str| {
-            compiled
-                .table
-                .routes()
-                .iter()
-                .find(|r| r.method.as_str() == method && r.template.as_str() == path)
-                .unwrap_or_else(|| panic!("{method} {path} missing"))
-                .clone()
-        };
+        let find = crate::compile::bundled_route;
         let posts = find("GET", "/v1/{parent=blogs/*}/posts");
         assert_eq!(posts.kind, RouteKind::List);
         assert_eq!(

@@ -38,4 +38,17 @@ pub use route::{Route, RouteSummary, HTTP_BODY};
 pub use rule::{RestRule, RouteKind, RuleSource};
 pub use source::{Descriptors, Input};
 pub use table::{Compiled, RouteTable};
+
+/// The bundled example's route `method template`, for unit tests across
+/// the crate.
+#[cfg(test)]
+pub(crate) fn bundled_route(method: &str, template: &str) -> Route {
+    let compiled =
+        RouteTable::compile(&Descriptors::bundled()).expect("the bundled example compiles");
+    compiled
+        .table
+        .route_at(method, template)
+        .unwrap_or_else(|| panic!("{method} {template} missing"))
+        .clone()
+}
 pub use template::{FieldPath, PathTemplate, Segment, TemplateError, TemplateShape, Variable};

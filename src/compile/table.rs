@@ -58,6 +58,14 @@ impl RouteTable {
         &self.routes
     }
 
+    /// The served route `method template` (`"POST"`, `"/v1/users"`), as
+    /// `restgate routes` names it.
+    pub fn route_at(&self, method: &str, template: &str) -> Option<&Route> {
+        self.routes
+            .iter()
+            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
+    }
+
     /// Every binding the protos declare, in declaration order: the served
     /// [`RouteTable::routes`] and the shadowed ones (their
     /// [`Route::shadowed_by`] set), as `restgate routes` lists them.
@@ -265,15 +273,7 @@ mod tests {
     fn bundled_example_compiles_without_findings() {
         let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
         assert!(compiled.warnings.is_empty(), "{}", compiled.warnings);
-        let find = |method: &str, path: &str| {
-            compiled
-                .table
-                .routes()
-                .iter()
-                .find(|r| r.method.as_str() == method && r.template.as_str() == path)
-                .unwrap_or_else(|| panic!("{method} {path} missing"))
-                .clone()
-        };
+        let find = crate::compile::bundled_route;
         let create = find("POST", "/v1/users/{user_id}/accounts");
         assert_eq!(create.kind, RouteKind::Create);
         assert_eq!(

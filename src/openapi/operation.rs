@@ -163,17 +163,10 @@ fn streaming(route: &Route, operation: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{Descriptors, RouteTable};
     use crate::openapi::path::{render, PathParams};
 
     fn operation(method: &str, template: &str) -> Value {
-        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
-        let route = compiled
-            .table
-            .routes()
-            .iter()
-            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
-            .unwrap_or_else(|| panic!("{method} {template}"));
+        let route = &crate::compile::bundled_route(method, template);
         let path = render(&route.template, 0, PathParams::Template);
         let at = Placement {
             path: &path,

@@ -243,18 +243,10 @@ pub(super) fn has_etag(message: &MessageDescriptor) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{Descriptors, RouteTable};
     use crate::openapi::path::{render, PathParams};
 
     fn route(method: &str, template: &str) -> Route {
-        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
-        compiled
-            .table
-            .routes()
-            .iter()
-            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
-            .unwrap_or_else(|| panic!("{method} {template}"))
-            .clone()
+        crate::compile::bundled_route(method, template)
     }
 
     fn names(params: &[Value]) -> Vec<&str> {

@@ -215,17 +215,9 @@ pub(super) fn status_schema() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{Descriptors, RouteTable};
 
     fn route(method: &str, template: &str) -> Route {
-        let compiled = RouteTable::compile(&Descriptors::bundled()).unwrap();
-        let found = compiled
-            .table
-            .routes()
-            .iter()
-            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
-            .cloned();
-        found.unwrap_or_else(|| panic!("{method} {template}"))
+        crate::compile::bundled_route(method, template)
     }
 
     fn statuses(map: &Map<String, Value>) -> Vec<&str> {

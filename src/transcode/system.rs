@@ -167,17 +167,9 @@ fn alt(route: &Route, value: &str) -> Result<SystemParams, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{Descriptors, RouteTable};
 
     fn route(method: &str, template: &str) -> Route {
-        let compiled = RouteTable::compile(&Descriptors::bundled()).expect("bundled compiles");
-        compiled
-            .table
-            .routes()
-            .iter()
-            .find(|r| r.method.as_str() == method && r.template.as_str() == template)
-            .unwrap_or_else(|| panic!("{method} {template} missing"))
-            .clone()
+        crate::compile::bundled_route(method, template)
     }
 
     #[test]
