@@ -5,7 +5,7 @@
 # Usage (from anywhere; a fresh Debian machine with a Rust toolchain is enough):
 #
 #   benches/load.sh [DURATION_S]            # default 10 s per measurement
-#   benches/load.sh --peer [DURATION_S]     # also run the grpc-gateway peer benchmark (same as PEER=1)
+#   benches/load.sh --peer [DURATION_S]     # also measure grpc-gateway (same as PEER=1)
 #
 # What it does:
 #   1. installs wrk and curl with apt-get when missing (sudo when not root);
@@ -19,11 +19,16 @@
 #        put   PUT  /v1/users/1  same body                                            (load/put.lua)
 #        get   GET  /v1/users/1
 #      each with `wrk -t1 -c16 -d${DURATION}s --latency` after a 2 s warm-up;
-#   4. with PEER=1 / --peer: runs $PEER_DIR/build.sh and $PEER_DIR/bench.sh (grpc-gateway in front of
-#      a Go backend, restgate beside it on the same backend; default PEER_DIR
-#      /work/shared/bench/grpc-gateway, which is not part of this repository).
+#   4. with PEER=1 / --peer: adds the target grpc-gateway, built by benches/peer/build.sh from
+#      Debian's packages (grpc-gateway 1.6.4 on Go 1.19, generated from benches/peer/users.proto: the
+#      example's UserService with google.api.http rules) and measured in front of the same example
+#      service, the same way. grpc-gateway answers a create 200 where restgate answers 201.
 #
-# One line per target and kind, in the format of the peer benchmark's bench.sh:
+# At the end, the same figures as a markdown table headed by the date, commit and command, with each
+# target's cpu/req relative to the static floor and to grpc-gateway (MARKDOWN=0 leaves it out):
+# BENCHMARKS.md's load tables are pasted from it, never edited.
+#
+# One line per target and kind, as they are measured:
 #   NAME KIND RPS rps  p50 X  p99 Y  cpu/req Z us  peakRSS R kB  non2xx N  [backend cpu/req B us]
 # cpu/req is the gateway process's CPU time (utime+stime of all its threads, from /proc/PID/stat)
 # during the measurement divided by the requests wrk completed: the fairest figure when wrk, the
@@ -44,7 +49,7 @@
 #
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
 # WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
-# PEER_DIR, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
+# BACKEND_PORT (default 50071), PORT_BASE (default 8071).
 set -u -o pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,7 +70,7 @@ fi
 TARGETS=${TARGETS:-restgate static}
 BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
-PEER_DIR=${PEER_DIR:-/work/shared/bench/grpc-gateway}
+(( peer )) && [[ " $TARGETS " != *" grpc-gateway "* ]] && TARGETS="$TARGETS grpc-gateway"
 rel=$root/target/release
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
@@ -144,7 +149,9 @@ measure() {
   s_put=$(status_of PUT "$base/1" "$BODY"); s_post=$(status_of POST "$base" "$BODY"); s_get=$(status_of GET "$base/1")
   note "$name: seed PUT /v1/users/1 -> $s_put, POST /v1/users -> $s_post, GET /v1/users/1 -> $s_get"
   # The seed PUT creates user 1 (201) on a fresh backend; a replace answers 200.
-  if [[ ($s_put != 200 && $s_put != 201) || $s_post != 201 || $s_get != 200 ]]; then
+  local created=201
+  [[ $name == grpc-gateway ]] && created=200   # it answers a create 200, without Location
+  if [[ ($s_put != 200 && $s_put != 201) || $s_post != "$created" || $s_get != 200 ]]; then
     note "$name: unexpected status (last body: $(head -c 300 "$logs/last-body")); measuring anyway"
   fi
   for kind in $kinds; do
@@ -174,10 +181,50 @@ measure() {
     printf '%-14s %-4s %10s rps  p50 %-9s p99 %-9s cpu/req %7s us  peakRSS %6s kB  non2xx %s  [backend cpu/req %s us]%s\n' \
       "$name" "$kind" "${rps:-?}" "${p50:-?}" "${p99:-?}" "$cpu" "${rss:-?}" "${non2xx:-0}" "$bcpu" \
       "${sockerr:+  socket errors: $sockerr}"
+    results+=("$name|$kind|${rps:-?}|${p50:-?}|${p99:-?}|$cpu|${rss:-?}|${non2xx:-0}")
+  done
+}
+
+# markdown: the run's figures as the table BENCHMARKS.md shows, then, for each kind, the cpu/req of
+# every target relative to the static floor and to grpc-gateway when they ran.
+markdown() {
+  local r name kind rps p50 p99 cpu rss non2xx
+  echo
+  echo "Run of $run_date (restgate ${rev:-?}), \`$invocation\`, ${D} s per measurement:"
+  echo
+  echo "| target | kind | req/s | p50 | p99 | cpu/req | peak RSS | non-2xx |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r name kind rps p50 p99 cpu rss non2xx <<<"$r"
+    printf '| %s | %s | %s | %s | %s | %s µs | %s MB | %s |\n' "$name" "$kind" "$rps" "$p50" "$p99" "$cpu" \
+      "$(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')" "$non2xx"
+  done
+  local base
+  for base in static grpc-gateway; do
+    printf '%s\n' "${results[@]}" | awk -F'|' -v base="$base" '
+      { cpu[$1 "|" $2] = $6; if (!seen[$1]++) order[++n] = $1 }
+      END {
+        line = ""
+        for (i = 1; i <= n; i++) {
+          t = order[i]; if (t == base) continue
+          part = ""
+          split("post put get keyed", kinds, " ")
+          for (k = 1; k <= 4; k++) {
+            kk = kinds[k]
+            if ((t "|" kk) in cpu && (base "|" kk) in cpu && cpu[base "|" kk] > 0)
+              part = part sprintf(" %s %.2f×", toupper(kk), cpu[t "|" kk] / cpu[base "|" kk])
+          }
+          if (part != "") line = line sprintf("\n- %s:%s", t, part)
+        }
+        if (line != "") printf "\ncpu/req relative to %s:%s\n", base, line
+      }'
   done
 }
 
 # ---- run -----------------------------------------------------------------------------------------
+results=()
+run_date=$(date -u '+%Y-%m-%d %H:%MZ')
+invocation="${TARGETS:+TARGETS=\"$TARGETS\" }benches/load.sh $D"
 cpu_model=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
 note "$(date -u +%FT%TZ) $(nproc) cores (${cpu_model:-unknown CPU}), $(uname -sr); restgate ${rev:-?}; $(rustc --version 2>/dev/null)"
@@ -214,10 +261,15 @@ for t in $TARGETS; do
     inprocess)
       # REST in process: no backend hop; its CPU includes the service's own.
       cmd=("$rel/examples/in_process" --listen "127.0.0.1:$port") ;;
+    grpc-gateway)
+      # The incumbent, built from Debian's packages by benches/peer/build.sh.
+      [[ -x $root/target/peer/bin/grpc-gateway ]] || bash "$here/peer/build.sh" \
+        || { note "$t: skipped (benches/peer/build.sh failed)"; port=$((port + 1)); continue; }
+      cmd=("$root/target/peer/bin/grpc-gateway" "$BACKEND" "127.0.0.1:$port") ;;
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
+    *) note "unknown target '$t' (known: grpc-gateway restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started
@@ -231,18 +283,5 @@ for t in $TARGETS; do
   port=$((port + 1))
 done
 
-if [[ $peer == 1 ]]; then
-  if [[ ! -x $PEER_DIR/bench.sh ]]; then
-    note "peer benchmark: $PEER_DIR/bench.sh not found; set PEER_DIR"
-  else
-    note "peer benchmark ($PEER_DIR): grpc-gateway and restgate in front of its Go backend"
-    bash "$PEER_DIR/build.sh" || { echo "load.sh: $PEER_DIR/build.sh failed" >&2; exit 1; }
-    extra=()
-    if (( have_serve )); then
-      extra=("restgate=$rel/restgate serve --proto proto/bench.proto -I proto --upstream http://{UP} --listen {LISTEN}")
-    else
-      note "peer benchmark: grpc-gateway alone ('restgate serve' is not available in this build)"
-    fi
-    bash "$PEER_DIR/bench.sh" "$D" "${extra[@]}"
-  fi
-fi
+[[ ${MARKDOWN:-1} == 1 ]] && markdown
+exit 0
