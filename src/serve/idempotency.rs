@@ -5,10 +5,13 @@
 //! The first request with a key claims it and runs; its answer is stored with
 //! the request's fingerprint. A repeat with the same request replays that
 //! answer without calling the service; a repeat while the first still runs is
-//! a 409; the same key with a different request is a 422. An answer that says
-//! nothing about whether the service acted (no connection, `UNAVAILABLE`,
-//! deadline passed) is not stored, so the client may retry. Keys are scoped
-//! by the caller's `Authorization`, so two callers never share one.
+//! a 409 with `Retry-After`; the same key with a different request is a 422.
+//! Only a failure that proves the service did not act (the call was never
+//! sent, or the service answered `UNAVAILABLE`) releases the key, so the
+//! client may retry; a failure after the call was sent (its connection broke:
+//! 502, its deadline passed: 504) is stored like any answer, so no retry
+//! under the key runs the call a second time. Keys are scoped by the
+//! caller's `Authorization`, so two callers never share one.
 
 use std::time::Duration;
 
@@ -119,7 +122,7 @@ pub(super) async fn begin(
 }
 
 /// Stores the answer of a claimed request, or releases the key when the
-/// answer says nothing about whether the service acted. A store failure here
+/// service surely did not act on it. A store failure here
 /// is logged: the client still gets its answer, and the key frees itself when
 /// its lease runs out.
 pub(super) async fn finish(
@@ -129,7 +132,7 @@ pub(super) async fn finish(
     ttl: Duration,
 ) {
     let result = match outcome {
-        Err(error) if error.says_nothing() => store.release(&claimed.store_key).await,
+        Err(error) if error.never_acted() => store.release(&claimed.store_key).await,
         Ok(answer) => {
             store
                 .complete(&claimed.store_key, &answer.record(claimed.fingerprint), ttl)
