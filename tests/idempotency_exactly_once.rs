@@ -9,6 +9,8 @@
 //!   service, back up, is never called again for it: one user;
 //! - the service creates the user and the deadline passes before it
 //!   answers: the 504 is kept the same way;
+//! - the gateway gives the request up mid-call (`--request-timeout`): the
+//!   key answers a 502 from then on;
 //! - the call never left (nothing listens): the 503 is not kept, and the
 //!   retry creates the user;
 //! - a repeat while the first call is held in the service is a 409 with
@@ -358,6 +360,42 @@ async fn a_deadline_that_passed_after_the_call_was_sent_is_kept() {
         for _ in 0..3 {
             assert_replay_of(&timed("late").await, &first);
         }
+        assert_eq!(service.arrived(), 1, "a retry reached the service");
+        assert_eq!(users(&gw).await, vec![json!("Ada")]);
+    }
+}
+
+#[tokio::test]
+async fn a_request_given_up_mid_call_is_never_run_again() {
+    for store in Store::all() {
+        // The service creates the user and never answers; the gateway gives
+        // the request up at its request timeout, before the call's deadline.
+        let service = Service::start(Mode::Vanish).await;
+        let gw = gateway(service.addr, &store, &["--request-timeout", "500ms"]).await;
+        let first = create(&gw, "given-up", "Ada").await;
+        first.assert_error(504, 4);
+        assert_eq!(service.created(), 1);
+
+        // The key's answer is stored in the background: until then, 409.
+        service.set_mode(Mode::Answer);
+        let until = tokio::time::Instant::now() + WAIT;
+        let replay = loop {
+            let reply = create(&gw, "given-up", "Ada").await;
+            if reply.status != 409 {
+                break reply;
+            }
+            assert!(tokio::time::Instant::now() < until, "still 409: {reply:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        let body = replay.assert_error(502, 2);
+        assert!(replayed(&replay), "{replay:?}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("whether the service acted on it is unknown")),
+            "{body}"
+        );
+        assert_replay_of(&create(&gw, "given-up", "Ada").await, &replay);
         assert_eq!(service.arrived(), 1, "a retry reached the service");
         assert_eq!(users(&gw).await, vec![json!("Ada")]);
     }

@@ -85,6 +85,14 @@ pub enum ServeError {
     /// The whole request took longer than `request-timeout`.
     #[error("the request took longer than {0:?}")]
     RequestTimeout(std::time::Duration),
+    /// What an `Idempotency-Key` answers whose request was given up while
+    /// its call was under way (the client went away, `request-timeout`
+    /// passed).
+    #[error(
+        "the request was given up before the service answered: whether the service acted on it \
+         is unknown"
+    )]
+    GivenUp,
 }
 
 impl ServeError {
@@ -146,6 +154,7 @@ impl ServeError {
             ServeError::Store(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             ServeError::Overloaded => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             ServeError::RequestTimeout(_) => (Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT),
+            ServeError::GivenUp => (Code::Unknown, StatusCode::BAD_GATEWAY),
         }
     }
 

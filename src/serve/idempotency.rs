@@ -10,9 +10,12 @@
 //! sent, or the service answered `UNAVAILABLE`) releases the key, so the
 //! client may retry; a failure after the call was sent (its connection broke:
 //! 502, its deadline passed: 504) is stored like any answer, so no retry
-//! under the key runs the call a second time. Keys are scoped by the
-//! caller's `Authorization`, so two callers never share one.
+//! under the key runs the call a second time. So is a request given up
+//! while its call was under way (the client went away, `request-timeout`
+//! passed: 502, [`ServeError::GivenUp`]). Keys are scoped by the caller's
+//! `Authorization`, so two callers never share one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, Method};
@@ -32,6 +35,50 @@ const MAX_KEY_LEN: usize = 255;
 pub(super) struct Claimed {
     store_key: String,
     fingerprint: Vec<u8>,
+}
+
+/// A claimed key while its request runs: [`Running::finish`] records the
+/// answer. Dropped before that — the request was given up mid-call — it
+/// stores [`ServeError::GivenUp`] for the key in a task of its own, since
+/// the call may have reached the service; without a runtime to do so on,
+/// the key frees itself when its lease runs out.
+pub(super) struct Running {
+    store: Arc<dyn IdempotencyStore>,
+    claimed: Option<Claimed>,
+    ttl: Duration,
+}
+
+impl Running {
+    /// `claimed`, answers kept for `ttl` in `store`.
+    pub(super) fn new(store: Arc<dyn IdempotencyStore>, claimed: Claimed, ttl: Duration) -> Self {
+        Running {
+            store,
+            claimed: Some(claimed),
+            ttl,
+        }
+    }
+
+    /// Records `outcome` for the key: see [`finish`].
+    pub(super) async fn finish(mut self, outcome: &Result<Answer, ServeError>) {
+        if let Some(claimed) = self.claimed.take() {
+            finish(&*self.store, claimed, outcome, self.ttl).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(claimed) = self.claimed.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, ttl) = (Arc::clone(&self.store), self.ttl);
+        runtime.spawn(async move {
+            finish(&*store, claimed, &Err(ServeError::GivenUp), ttl).await;
+        });
+    }
 }
 
 /// What to do with a keyed request.
@@ -125,7 +172,7 @@ pub(super) async fn begin(
 /// service surely did not act on it. A store failure here
 /// is logged: the client still gets its answer, and the key frees itself when
 /// its lease runs out.
-pub(super) async fn finish(
+async fn finish(
     store: &dyn IdempotencyStore,
     claimed: Claimed,
     outcome: &Result<Answer, ServeError>,
