@@ -57,7 +57,8 @@ struct Seen {
     arrived: watch::Sender<usize>,
     /// `CreateUser` calls that created their user.
     created: watch::Sender<usize>,
-    /// The `idempotency-key` of every `CreateUser` call, in turn.
+    /// The `idempotency-key` metadata of every `CreateUser` call, in turn
+    /// (several values joined with `, `).
     keys: Mutex<Vec<Option<String>>>,
     /// Lets held calls go on.
     release: Notify,
@@ -194,11 +195,13 @@ async fn serve(
     if request.uri().path() != CREATE_USER {
         return routes.oneshot(request).await;
     }
-    let key = request
+    let values: Vec<&str> = request
         .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .get_all("idempotency-key")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("<not ASCII>"))
+        .collect();
+    let key = (!values.is_empty()).then(|| values.join(", "));
     seen.keys
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -430,6 +433,8 @@ async fn a_repeat_in_flight_is_409_with_retry_after_and_another_request_422() {
         let first = tokio::spawn(send(
             gw.request(Method::POST, "/v1/users")
                 .header("idempotency-key", "held")
+                // Not what the service sees as the key.
+                .header("grpc-metadata-idempotency-key", "forged")
                 .header("content-type", "application/json")
                 .body(json!({"displayName": "Ada"}).to_string()),
         ));
@@ -454,6 +459,7 @@ async fn a_repeat_in_flight_is_409_with_retry_after_and_another_request_422() {
         assert_replay_of(&create(&gw, "held", "Ada").await, &first);
         assert_eq!(service.arrived(), 1);
         assert_eq!(service.created(), 1);
+        assert_eq!(service.keys(), vec![Some("held".to_owned())]);
         assert_eq!(users(&gw).await, vec![json!("Ada")]);
     }
 }

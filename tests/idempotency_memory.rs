@@ -2,7 +2,7 @@
 //! through the real binary in front of the fixture: a repeat replays the
 //! first answer byte for byte without calling the service, a repeat in flight
 //! is a 409 (with `Retry-After`), a different request under the same key a 422, keys are per
-//! caller, an answer that says nothing (UNAVAILABLE) is not stored, and a
+//! caller, the service's own UNAVAILABLE (it did not act) is not stored, and a
 //! malformed key is a 400. Upstream call counts prove what reached the
 //! service.
 
