@@ -148,7 +148,7 @@ async fn replicas_share_answers_mismatches_and_callers() {
     assert!(replayed(&replay), "{replay:?}");
     assert_eq!(replay.text, missing.text);
 
-    // An answer that says nothing (no upstream at all) one replica saw is
+    // A call that never left (no upstream at all) one replica saw is
     // not stored: the key is free for the other.
     let cut_off = Gateway::example_with(dead_addr(), &args).await;
     let bob = json!({"displayName": "Bob"});

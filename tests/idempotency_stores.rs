@@ -4,11 +4,12 @@
 //! outliving runtimes and servers. Error texts of opening a file and of the
 //! `--idempotency` syntax are unit tests in `src/idempotency/`.
 //!
-//! The Redis tests start their own `redis-server` on a free port; without one
-//! installed they fail (CI installs it), they do not skip.
+//! The Redis tests start their own `redis-server` on a free port
+//! (`support::RedisServer`); without one installed they fail (CI installs
+//! it), they do not skip.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use restgate::idempotency::{
     Claim, FileStore, IdempotencyStore, MemoryStore, Record, RedisStore, StoreError, StoreSpec,
     StoredHeader,
 };
+use support::RedisServer;
 
 /// A lease or ttl nothing in a test outlives.
 const LONG: Duration = Duration::from_secs(600);
@@ -56,14 +58,14 @@ async fn claim(store: &dyn IdempotencyStore, key: &str, fingerprint: &str) -> Cl
         .unwrap()
 }
 
-/// Claims `key` (as `fp-later`) until it is free again, for at most 3 s:
-/// expiry is time itself, so this waits, but boundedly.
+/// Claims `key` (as `fp-later`) until it is free again, for at most 5 s:
+/// expiry is time itself, so this polls, boundedly. A claim of a held key
+/// changes nothing, so polling before the expiry is harmless.
 async fn claim_after_expiry(store: &dyn IdempotencyStore, key: &str) -> Claim {
-    let started = Instant::now();
-    tokio::time::sleep(SHORT).await;
+    let until = Instant::now() + Duration::from_secs(5);
     loop {
         let claim = claim(store, key, "fp-later").await;
-        if claim == Claim::Acquired || started.elapsed() > Duration::from_secs(3) {
+        if claim == Claim::Acquired || Instant::now() > until {
             return claim;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -268,80 +270,6 @@ async fn file_store_answers_survive_a_reopen() {
 
 // ---- redis -----------------------------------------------------------------
 
-/// A `redis-server` of this test's own on a free port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        // A port just freed can be taken before the server binds it: try again.
-        (0..3)
-            .find_map(|_| RedisServer::spawn(free_port()))
-            .expect("redis-server did not start on a free port in 3 tries")
-    }
-
-    /// The server on `port`, ready; `None` if it exited (the port was taken).
-    fn spawn(port: u16) -> Option<RedisServer> {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run redis-server ({e}): the Redis store tests need a real \
-                     server; install it (Debian: apt-get install redis-server)"
-                )
-            });
-        let mut server = RedisServer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            // Another test may hold the port for a moment (ports are picked
-            // free, then released): ready means *our* server answers PING.
-            if server.child.try_wait().unwrap().is_some() {
-                return None;
-            }
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-                use std::io::{Read, Write};
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                let mut pong = [0u8; 7];
-                let answered = stream.write_all(b"PING\r\n").is_ok()
-                    && stream.read_exact(&mut pong).is_ok()
-                    && &pong == b"+PONG\r\n";
-                if answered {
-                    // A server that lost the port exits within moments.
-                    thread::sleep(Duration::from_millis(100));
-                    return server.child.try_wait().unwrap().is_none().then_some(server);
-                }
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server on port {port} did not accept connections in 5 s");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_behaves() {
     let server = RedisServer::start();
@@ -467,7 +395,7 @@ async fn redis_store_reconnects_after_a_server_restart() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn redis_wrong_address_is_a_startup_error() {
-    let port = free_port();
+    let port = support::dead_addr().port();
     let spec: StoreSpec = format!("redis://127.0.0.1:{port}").parse().unwrap();
     let err = spec.open().await.unwrap_err();
     let message = err.to_string();

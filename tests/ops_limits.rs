@@ -174,8 +174,17 @@ async fn a_slow_head_within_the_timeout_is_served() {
         stream
             .write_all(b"GET /v1/echo/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             .expect("write");
-        // A pause well inside the 3 s allowed, then the rest of the head.
-        std::thread::sleep(Duration::from_millis(300));
+        // A pause well inside the 3 s allowed (the slow client under test),
+        // in which the gateway neither answers nor closes; then the rest
+        // of the head.
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("read timeout");
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("the gateway did not wait for the rest of the head: {other:?}"),
+        }
         stream
             .write_all(b"Connection: close\r\n\r\n")
             .expect("write");

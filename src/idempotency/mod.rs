@@ -7,7 +7,7 @@
 //!   key atomically (exactly one of any number of racing callers wins, even
 //!   across processes for Redis), then [`complete`](IdempotencyStore::complete)
 //!   it with the answer or [`release`](IdempotencyStore::release) it when the
-//!   request said nothing about whether the service acted.
+//!   service surely did not act (the call was never sent).
 //! - [`Record`], the stored answer (status, headers, body, and the request's
 //!   fingerprint), prost-encoded wherever it leaves memory.
 //! - Three stores: [`MemoryStore`] (the default, one process),
@@ -127,8 +127,8 @@ pub trait IdempotencyStore: Send + Sync + fmt::Debug + 'static {
         ttl: Duration,
     ) -> StoreFuture<'a, ()>;
 
-    /// Forgets a key this caller holds without an answer (the request said
-    /// nothing about whether the service acted), so the client may retry.
+    /// Forgets a key this caller holds without an answer (the service surely
+    /// did not act: the call was never sent), so the client may retry.
     /// A key that has an answer is left alone.
     fn release<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
 }

@@ -85,6 +85,14 @@ pub enum ServeError {
     /// The whole request took longer than `request-timeout`.
     #[error("the request took longer than {0:?}")]
     RequestTimeout(std::time::Duration),
+    /// What an `Idempotency-Key` answers whose request was given up while
+    /// its call was under way (the client went away, `request-timeout`
+    /// passed).
+    #[error(
+        "the request was given up before the service answered: whether the service acted on it \
+         is unknown"
+    )]
+    GivenUp,
 }
 
 impl ServeError {
@@ -125,6 +133,10 @@ impl ServeError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ),
             ServeError::Upstream {
+                error: UpstreamError::Interrupted(_),
+                ..
+            } => (Code::Unknown, StatusCode::BAD_GATEWAY),
+            ServeError::Upstream {
                 error,
                 precondition,
                 ..
@@ -142,24 +154,30 @@ impl ServeError {
             ServeError::Store(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             ServeError::Overloaded => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             ServeError::RequestTimeout(_) => (Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT),
+            ServeError::GivenUp => (Code::Unknown, StatusCode::BAD_GATEWAY),
         }
     }
 
-    /// Whether the answer says nothing about whether the service acted on
-    /// the request (no connection, `UNAVAILABLE`, deadline passed): such an
-    /// answer is never stored for an idempotency key.
-    pub(super) fn says_nothing(&self) -> bool {
+    /// Whether the service surely did not act on the request: it was never
+    /// sent (no connection, given back unsent or refused unprocessed, headers
+    /// too large, a deadline that passed first), or the service answered
+    /// `UNAVAILABLE`, which gRPC clients take as "not done, try again". Such
+    /// an answer is not stored for an idempotency key, so the client may
+    /// retry. Any other failure may have followed the service's acting
+    /// (its connection broke, or its deadline passed, after the call was
+    /// sent): stored, so that no retry under the key calls it again.
+    pub(super) fn never_acted(&self) -> bool {
         match self {
             ServeError::Upstream { error, .. } => match error {
-                UpstreamError::Unavailable(_) | UpstreamError::DeadlineExceeded(_) => true,
-                UpstreamError::Status(s) => {
-                    matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded)
-                }
+                UpstreamError::Unavailable(_) => true,
+                UpstreamError::Interrupted(_) => false,
+                UpstreamError::DeadlineExceeded { sent, .. } => !sent,
+                UpstreamError::Status(s) => s.code() == Code::Unavailable,
                 UpstreamError::BadUri { .. } => true,
                 // Not sent: the same call with smaller headers may be run.
                 UpstreamError::MetadataTooLarge { .. } => true,
             },
-            ServeError::Store(_) | ServeError::Overloaded | ServeError::RequestTimeout(_) => true,
+            ServeError::Store(_) | ServeError::Overloaded => true,
             _ => false,
         }
     }
@@ -174,7 +192,10 @@ impl ServeError {
         match self {
             ServeError::Upstream { error, .. } => match error {
                 UpstreamError::Unavailable(_) => "the service is unavailable".to_owned(),
-                UpstreamError::DeadlineExceeded(_) => {
+                UpstreamError::Interrupted(_) => "the connection to the service broke after \
+                    the request was sent: whether the service acted on it is unknown"
+                    .to_owned(),
+                UpstreamError::DeadlineExceeded { .. } => {
                     "the service did not answer before the deadline".to_owned()
                 }
                 UpstreamError::Status(status) => status.message().to_owned(),
@@ -216,7 +237,7 @@ impl ServeError {
             HeaderValue::from_static("application/json"),
         );
         let details = match &self {
-            ServeError::Overloaded => {
+            ServeError::Overloaded | ServeError::KeyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 Vec::new()
             }

@@ -24,7 +24,7 @@ use super::answer::{self, Answer, Answered};
 use super::body::{drain, read_body};
 use super::call::{self, CallContext, REQUEST_ID};
 use super::conditional;
-use super::idempotency::{self, Begin};
+use super::idempotency::{self, Begin, Running};
 use super::stream::{self, StreamRequest};
 use super::{limits, Gateway, ServeError};
 use crate::compile::{Body, Captures, Lookup, RouteId};
@@ -253,8 +253,9 @@ impl Unary<'_> {
             }
             Begin::Run(claimed) => {
                 let ttl = shared.options.idempotency_ttl;
+                let running = Running::new(Arc::clone(&shared.store), claimed, ttl);
                 let outcome = self.call(message).await;
-                idempotency::finish(store, claimed, &outcome, ttl).await;
+                running.finish(&outcome).await;
                 outcome
             }
         }

@@ -5,11 +5,17 @@
 //! The first request with a key claims it and runs; its answer is stored with
 //! the request's fingerprint. A repeat with the same request replays that
 //! answer without calling the service; a repeat while the first still runs is
-//! a 409; the same key with a different request is a 422. An answer that says
-//! nothing about whether the service acted (no connection, `UNAVAILABLE`,
-//! deadline passed) is not stored, so the client may retry. Keys are scoped
-//! by the caller's `Authorization`, so two callers never share one.
+//! a 409 with `Retry-After`; the same key with a different request is a 422.
+//! Only a failure that proves the service did not act (the call was never
+//! sent, or the service answered `UNAVAILABLE`) releases the key, so the
+//! client may retry; a failure after the call was sent (its connection broke:
+//! 502, its deadline passed: 504) is stored like any answer, so no retry
+//! under the key runs the call a second time. So is a request given up
+//! while its call was under way (the client went away, `request-timeout`
+//! passed: 502, [`ServeError::GivenUp`]). Keys are scoped by the caller's
+//! `Authorization`, so two callers never share one.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, Method};
@@ -29,6 +35,50 @@ const MAX_KEY_LEN: usize = 255;
 pub(super) struct Claimed {
     store_key: String,
     fingerprint: Vec<u8>,
+}
+
+/// A claimed key while its request runs: [`Running::finish`] records the
+/// answer. Dropped before that — the request was given up mid-call — it
+/// stores [`ServeError::GivenUp`] for the key in a task of its own, since
+/// the call may have reached the service; without a runtime to do so on,
+/// the key frees itself when its lease runs out.
+pub(super) struct Running {
+    store: Arc<dyn IdempotencyStore>,
+    claimed: Option<Claimed>,
+    ttl: Duration,
+}
+
+impl Running {
+    /// `claimed`, answers kept for `ttl` in `store`.
+    pub(super) fn new(store: Arc<dyn IdempotencyStore>, claimed: Claimed, ttl: Duration) -> Self {
+        Running {
+            store,
+            claimed: Some(claimed),
+            ttl,
+        }
+    }
+
+    /// Records `outcome` for the key: see [`finish`].
+    pub(super) async fn finish(mut self, outcome: &Result<Answer, ServeError>) {
+        if let Some(claimed) = self.claimed.take() {
+            finish(&*self.store, claimed, outcome, self.ttl).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let Some(claimed) = self.claimed.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (store, ttl) = (Arc::clone(&self.store), self.ttl);
+        runtime.spawn(async move {
+            finish(&*store, claimed, &Err(ServeError::GivenUp), ttl).await;
+        });
+    }
 }
 
 /// What to do with a keyed request.
@@ -119,17 +169,17 @@ pub(super) async fn begin(
 }
 
 /// Stores the answer of a claimed request, or releases the key when the
-/// answer says nothing about whether the service acted. A store failure here
+/// service surely did not act on it. A store failure here
 /// is logged: the client still gets its answer, and the key frees itself when
 /// its lease runs out.
-pub(super) async fn finish(
+async fn finish(
     store: &dyn IdempotencyStore,
     claimed: Claimed,
     outcome: &Result<Answer, ServeError>,
     ttl: Duration,
 ) {
     let result = match outcome {
-        Err(error) if error.says_nothing() => store.release(&claimed.store_key).await,
+        Err(error) if error.never_acted() => store.release(&claimed.store_key).await,
         Ok(answer) => {
             store
                 .complete(&claimed.store_key, &answer.record(claimed.fingerprint), ttl)

@@ -16,6 +16,7 @@ use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
+use super::progress::{Progress, Watched};
 use super::remote::{Pool, Remote};
 use super::{DynamicCodec, RemoteSpec, UpstreamError};
 
@@ -117,6 +118,8 @@ impl Upstream {
     /// call goes to the next endpoint that is up (round robin); one that
     /// cannot be connected to is passed over for the next, and a call that
     /// never left (its connection had just broken) is sent again elsewhere.
+    /// A call whose connection broke after it was sent fails
+    /// [`UpstreamError::Interrupted`]: the service may have acted on it.
     pub async fn unary(
         &self,
         path: PathAndQuery,
@@ -128,25 +131,32 @@ impl Upstream {
         let mut request =
             tonic::Request::from_parts(metadata, tonic::Extensions::default(), request);
         request.set_timeout(timeout);
+        let progress = Arc::new(Progress::default());
         let call = async {
             match &self.transport {
                 Transport::Remote(remote) => {
                     let pool = remote.pool().await?;
-                    let (connection, origin) = Connection::open(remote, &pool).await?;
+                    let (mut connection, origin) = Connection::open(remote, &pool).await?;
                     connection.admits(request.metadata(), &path, &origin)?;
+                    connection.progress = Arc::clone(&progress);
                     let grpc = tonic::client::Grpc::with_origin(connection, origin);
                     unary_over(grpc, path, request, reply).await
                 }
                 Transport::Local { origin, service } => {
+                    progress.handed_over();
                     let grpc = tonic::client::Grpc::with_origin(service.0.clone(), origin.clone());
                     unary_over(grpc, path, request, reply).await
                 }
             }
         };
-        match tokio::time::timeout(timeout, call).await {
+        let outcome = match tokio::time::timeout(timeout, call).await {
             Ok(result) => result,
-            Err(_) => Err(UpstreamError::DeadlineExceeded(timeout)),
-        }
+            Err(_) => Err(UpstreamError::DeadlineExceeded {
+                timeout,
+                sent: false,
+            }),
+        };
+        outcome.map_err(|error| progress.explain(error))
     }
 }
 
@@ -242,6 +252,8 @@ pub(super) struct Connection<'a> {
     pub(super) pool: &'a Pool,
     pub(super) slot: usize,
     pub(super) sender: SendRequest<Body>,
+    /// How far the call got on it.
+    pub(super) progress: Arc<Progress>,
 }
 
 impl<'a> Connection<'a> {
@@ -259,6 +271,7 @@ impl<'a> Connection<'a> {
                 pool,
                 slot,
                 sender,
+                progress: Arc::default(),
             },
             origin,
         ))
@@ -288,12 +301,11 @@ impl Connection<'_> {
     }
 }
 
-type ResponseFuture<'a> = Pin<
-    Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, Status>> + Send + 'a>,
->;
+type ResponseFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<http::Response<Watched>, Status>> + Send + 'a>>;
 
 impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
-    type Response = http::Response<hyper::body::Incoming>;
+    type Response = http::Response<Watched>;
     type Error = Status;
     type Future = ResponseFuture<'a>;
 
@@ -303,16 +315,26 @@ impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> ResponseFuture<'a> {
+        let progress = Arc::clone(&self.progress);
+        progress.handed_over();
         let sent = self.sender.try_send_request(request);
         let (remote, pool, slot) = (self.remote, self.pool, self.slot);
         Box::pin(async move {
-            match sent.await {
+            let response = match sent.await {
                 Ok(response) => Ok(response),
                 Err(mut error) => match error.take_message() {
-                    Some(request) => resend(remote, pool, slot, request).await,
-                    None => Err(connection_failed(&error.into_error())),
+                    Some(request) => {
+                        progress.given_back();
+                        resend(remote, pool, slot, request, &progress).await
+                    }
+                    None => {
+                        let error = error.into_error();
+                        progress.failed(&error);
+                        Err(connection_failed(&error))
+                    }
                 },
-            }
+            };
+            response.map(|response| response.map(|body| Watched { body, progress }))
         })
     }
 }
@@ -324,6 +346,7 @@ async fn resend(
     pool: &Pool,
     slot: usize,
     mut request: http::Request<Body>,
+    progress: &Progress,
 ) -> Result<http::Response<hyper::body::Incoming>, Status> {
     tracing::debug!("upstream connection closed before the call left; sending it again");
     let (other, mut sender) = remote
@@ -338,10 +361,11 @@ async fn resend(
         *request.uri_mut() = Uri::from_parts(parts)
             .map_err(|e| Status::internal(format!("cannot address the upstream: {e}")))?;
     }
-    sender
-        .send_request(request)
-        .await
-        .map_err(|e| connection_failed(&e))
+    progress.handed_over();
+    sender.send_request(request).await.map_err(|e| {
+        progress.failed(&e);
+        connection_failed(&e)
+    })
 }
 
 /// `UNAVAILABLE`, saying why with every cause (a TLS alert is a cause).

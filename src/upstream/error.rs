@@ -3,13 +3,23 @@
 /// A failed upstream call.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    /// No connection could be made, or it broke: the service may not have
-    /// seen the call, so it is safe to retry idempotent ones.
+    /// No connection could be made, or the connection gave the call back
+    /// unsent: the service has not seen the call.
     #[error("upstream unavailable: {0}")]
     Unavailable(String),
+    /// The call was sent, then its connection broke (closed, reset) before
+    /// the whole reply came: the service may have acted on it.
+    #[error("upstream connection broke after the call was sent: {0}")]
+    Interrupted(String),
     /// The deadline passed before the reply came.
-    #[error("upstream did not answer within {0:?}")]
-    DeadlineExceeded(std::time::Duration),
+    #[error("upstream did not answer within {timeout:?}")]
+    DeadlineExceeded {
+        /// The call's deadline.
+        timeout: std::time::Duration,
+        /// Whether the call had been sent by then: the service may have
+        /// acted on it.
+        sent: bool,
+    },
     /// The service answered with a gRPC error status.
     #[error("upstream answered {}: {}", .0.code(), .0.message())]
     Status(tonic::Status),
@@ -41,7 +51,9 @@ impl UpstreamError {
     pub fn code(&self) -> tonic::Code {
         match self {
             UpstreamError::Unavailable(_) => tonic::Code::Unavailable,
-            UpstreamError::DeadlineExceeded(_) => tonic::Code::DeadlineExceeded,
+            // Whether the service acted is not known.
+            UpstreamError::Interrupted(_) => tonic::Code::Unknown,
+            UpstreamError::DeadlineExceeded { .. } => tonic::Code::DeadlineExceeded,
             UpstreamError::Status(status) => status.code(),
             UpstreamError::BadUri { .. } => tonic::Code::Internal,
             UpstreamError::MetadataTooLarge { .. } => tonic::Code::ResourceExhausted,
@@ -53,7 +65,8 @@ impl UpstreamError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             UpstreamError::Unavailable(_) => "unavailable",
-            UpstreamError::DeadlineExceeded(_) => "deadline",
+            UpstreamError::Interrupted(_) => "interrupted",
+            UpstreamError::DeadlineExceeded { .. } => "deadline",
             UpstreamError::Status(status) => super::code_name(status.code()),
             UpstreamError::BadUri { .. } => "misconfigured",
             UpstreamError::MetadataTooLarge { .. } => "metadata_too_large",

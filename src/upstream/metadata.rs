@@ -3,7 +3,9 @@
 //! In: `Authorization`, `X-Request-Id`, `traceparent`, `tracestate`,
 //! `If-Match`, `If-None-Match`, `Idempotency-Key`, every
 //! `Grpc-Metadata-<key>` (prefix stripped), and the configured allow-list.
-//! Nothing else, so hop-by-hop headers never reach the service. Out: the
+//! Nothing else, so hop-by-hop headers never reach the service; and
+//! `idempotency-key` only from `Idempotency-Key`, so that a service
+//! deduping on it sees the key the gateway holds. Out: the
 //! reply's header metadata as `Grpc-Metadata-<key>`, its trailers as
 //! `Grpc-Trailer-<key>`.
 
@@ -15,6 +17,9 @@ pub const GRPC_METADATA: &str = "grpc-metadata-";
 /// Prefix of response headers that carry trailers.
 pub const GRPC_TRAILER: &str = "grpc-trailer-";
 
+/// The key of `Idempotency-Key`, passed under its own name only.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Headers passed through under their own name.
 const PASSED: &[&str] = &[
     "authorization",
@@ -23,7 +28,7 @@ const PASSED: &[&str] = &[
     "tracestate",
     "if-match",
     "if-none-match",
-    "idempotency-key",
+    IDEMPOTENCY_KEY,
 ];
 
 /// Metadata the gRPC protocol itself uses; never copied either way.
@@ -54,7 +59,7 @@ pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> Metadata
     for (name, value) in headers {
         let key = name.as_str();
         if let Some(stripped) = key.strip_prefix(GRPC_METADATA) {
-            if !stripped.is_empty() && !is_reserved(stripped) {
+            if !stripped.is_empty() && !is_reserved(stripped) && stripped != IDEMPOTENCY_KEY {
                 if let Ok(name) = HeaderName::from_bytes(stripped.as_bytes()) {
                     out.append(name, value.clone());
                 }
@@ -154,6 +159,21 @@ mod tests {
         assert_eq!(md.get("tenant").unwrap(), "acme");
         assert_eq!(md.get("x-team").unwrap(), "blue");
         assert_eq!(md.len(), 3);
+    }
+
+    #[test]
+    fn the_idempotency_key_comes_from_its_own_header_only() {
+        let mut h = HeaderMap::new();
+        h.insert("idempotency-key", HeaderValue::from_static("k1"));
+        h.insert(
+            "grpc-metadata-idempotency-key",
+            HeaderValue::from_static("forged"),
+        );
+        let md = request_metadata(&h, &[]).into_headers();
+        let keys: Vec<_> = md.get_all("idempotency-key").iter().collect();
+        assert_eq!(keys, ["k1"]);
+        h.remove("idempotency-key");
+        assert!(request_metadata(&h, &[]).is_empty());
     }
 
     #[test]

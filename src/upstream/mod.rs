@@ -14,6 +14,7 @@ mod connection;
 mod error;
 mod metadata;
 mod preface;
+mod progress;
 mod reflection;
 mod remote;
 mod retry;

@@ -57,9 +57,10 @@ impl RetryPolicy {
 /// or acting twice is harmless and the failure is transient.
 fn is_transient(error: &UpstreamError) -> bool {
     match error {
-        UpstreamError::Unavailable(_) => true,
+        // Acting twice is harmless for the methods retried here.
+        UpstreamError::Unavailable(_) | UpstreamError::Interrupted(_) => true,
         UpstreamError::Status(status) => status.code() == Code::Unavailable,
-        UpstreamError::DeadlineExceeded(_)
+        UpstreamError::DeadlineExceeded { .. }
         | UpstreamError::BadUri { .. }
         | UpstreamError::MetadataTooLarge { .. } => false,
     }
@@ -105,7 +106,11 @@ pub async fn call(
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(UpstreamError::DeadlineExceeded(timeout));
+            // Only ever after a try that failed: it may have been sent.
+            return Err(UpstreamError::DeadlineExceeded {
+                timeout,
+                sent: attempt > 1,
+            });
         }
         let result = upstream
             .unary(
@@ -118,8 +123,8 @@ pub async fn call(
             .await;
         let error = match result {
             Ok(reply) => return Ok(reply),
-            Err(UpstreamError::DeadlineExceeded(_)) => {
-                return Err(UpstreamError::DeadlineExceeded(timeout))
+            Err(UpstreamError::DeadlineExceeded { sent, .. }) => {
+                return Err(UpstreamError::DeadlineExceeded { timeout, sent })
             }
             Err(e) if attempt >= attempts || !is_transient(&e) => return Err(e),
             Err(e) => e,
@@ -164,8 +169,10 @@ mod tests {
         assert!(!is_transient(&UpstreamError::Status(
             tonic::Status::internal("x")
         )));
-        assert!(!is_transient(&UpstreamError::DeadlineExceeded(
-            Duration::from_secs(1)
-        )));
+        assert!(is_transient(&UpstreamError::Interrupted("reset".into())));
+        assert!(!is_transient(&UpstreamError::DeadlineExceeded {
+            timeout: Duration::from_secs(1),
+            sent: true,
+        }));
     }
 }

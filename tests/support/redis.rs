@@ -30,8 +30,9 @@ impl RedisServer {
             .expect("redis-server exited before it was ready, on 3 free ports in a row")
     }
 
-    /// The server on `port`, ready; `None` when it exited first.
-    fn spawn(port: u16) -> Option<RedisServer> {
+    /// The server on `port` (e.g. a stopped server's, to start it again),
+    /// ready; `None` when it exited first (the port was taken).
+    pub(crate) fn spawn(port: u16) -> Option<RedisServer> {
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--loglevel", "notice"])

@@ -60,7 +60,10 @@ impl Replies {
             () = passed => {
                 self.reply = None;
                 let length = deadline.map_or(Duration::ZERO, |(_, d)| d);
-                return Err(self.upstream_error(UpstreamError::DeadlineExceeded(length)));
+                return Err(self.upstream_error(UpstreamError::DeadlineExceeded {
+                    timeout: length,
+                    sent: true,
+                }));
             }
         };
         match next {

@@ -162,7 +162,10 @@ where
     let (headers, first) = match tokio::time::timeout(first_deadline, first).await {
         Ok(first) => first?,
         Err(_) => {
-            return Err(stream.upstream_error(UpstreamError::DeadlineExceeded(first_deadline)))
+            return Err(stream.upstream_error(UpstreamError::DeadlineExceeded {
+                timeout: first_deadline,
+                sent: true,
+            }))
         }
     };
     if !route.rpc.is_server_streaming() {

@@ -1,0 +1,177 @@
+//! How far one unary call got on the wire, as the transport saw it: whether
+//! the request was handed to a connection (and neither given back nor
+//! refused unprocessed), and whether that connection then failed before the
+//! whole reply came. A failure can then say whether the service may have
+//! acted on the call: [`UpstreamError::Interrupted`], and the `sent` of
+//! [`UpstreamError::DeadlineExceeded`].
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use hyper::body::Incoming;
+
+use super::UpstreamError;
+
+/// One call's progress, shared by the call and its connection's futures.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    /// The request was handed to a connection, which did not give it back.
+    sent: AtomicBool,
+    /// The connection failed after that, before the reply was whole.
+    broke: AtomicBool,
+}
+
+impl Progress {
+    /// The request is handed to a connection (or to the service in process).
+    pub(super) fn handed_over(&self) {
+        self.sent.store(true, Ordering::Release);
+    }
+
+    /// The connection gave the request back unsent.
+    pub(super) fn given_back(&self) {
+        self.sent.store(false, Ordering::Release);
+    }
+
+    /// The connection failed with `error` after the request was handed over.
+    /// A stream the server refused unprocessed (RFC 9113 §8.7: above the
+    /// last stream id of a graceful `GOAWAY`, or reset with
+    /// `REFUSED_STREAM`) was not acted on; any other failure may have
+    /// reached the service.
+    pub(super) fn failed(&self, error: &hyper::Error) {
+        if refused_unprocessed(error) {
+            self.given_back();
+        } else {
+            self.broke.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether the request may have reached the service.
+    pub(super) fn sent(&self) -> bool {
+        self.sent.load(Ordering::Acquire)
+    }
+
+    /// `error`, the call's failure, saying what the service may have seen:
+    /// a failure of a connection the request had been sent on is
+    /// [`UpstreamError::Interrupted`], whatever tonic made of it; a passed
+    /// deadline says whether the request had been sent.
+    pub(super) fn explain(&self, error: UpstreamError) -> UpstreamError {
+        let broke = self.broke.load(Ordering::Acquire) && self.sent();
+        match error {
+            UpstreamError::DeadlineExceeded { timeout, .. } => UpstreamError::DeadlineExceeded {
+                timeout,
+                sent: self.sent(),
+            },
+            UpstreamError::Status(status) if broke => {
+                UpstreamError::Interrupted(status.message().to_owned())
+            }
+            UpstreamError::Unavailable(message) if broke => UpstreamError::Interrupted(message),
+            other => other,
+        }
+    }
+}
+
+/// Whether `error` says the server did not process the stream: a graceful
+/// `GOAWAY` (`NO_ERROR`) whose last stream id is below it, or its reset
+/// with `REFUSED_STREAM`.
+fn refused_unprocessed(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            let reason = h2.reason();
+            return h2.is_remote()
+                && ((h2.is_go_away() && reason == Some(h2::Reason::NO_ERROR))
+                    || (h2.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM)));
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A reply body that records in its call's [`Progress`] a failure to read
+/// it: the connection broke with the reply half read.
+pub(super) struct Watched {
+    pub(super) body: Incoming,
+    pub(super) progress: Arc<Progress>,
+}
+
+impl http_body::Body for Watched {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &frame {
+            // The reply's headers came: the service has the call.
+            self.progress.handed_over();
+            self.progress.broke.store(true, Ordering::Release);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_failure_after_the_call_was_sent_is_an_interruption() {
+        let progress = Progress::default();
+        progress.handed_over();
+        progress.broke.store(true, Ordering::Release);
+        let explained = progress.explain(UpstreamError::Status(tonic::Status::unavailable(
+            "upstream connection failed: connection reset",
+        )));
+        assert!(
+            matches!(explained, UpstreamError::Interrupted(ref m) if m.contains("reset")),
+            "{explained:?}"
+        );
+    }
+
+    #[test]
+    fn the_service_s_own_status_is_its_answer() {
+        let progress = Progress::default();
+        progress.handed_over();
+        let explained = progress.explain(UpstreamError::Status(tonic::Status::unavailable("busy")));
+        assert!(
+            matches!(explained, UpstreamError::Status(ref s) if s.message() == "busy"),
+            "{explained:?}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_says_whether_the_call_was_sent() {
+        let progress = Progress::default();
+        let deadline = || UpstreamError::DeadlineExceeded {
+            timeout: Duration::from_secs(1),
+            sent: false,
+        };
+        assert!(matches!(
+            progress.explain(deadline()),
+            UpstreamError::DeadlineExceeded { sent: false, .. }
+        ));
+        progress.handed_over();
+        assert!(matches!(
+            progress.explain(deadline()),
+            UpstreamError::DeadlineExceeded { sent: true, .. }
+        ));
+        progress.given_back();
+        assert!(matches!(
+            progress.explain(deadline()),
+            UpstreamError::DeadlineExceeded { sent: false, .. }
+        ));
+    }
+}
