@@ -39,6 +39,11 @@
 # what observability costs per request beside the default restgate target.
 # Target inprocess is the example service with REST served in process (benches/in_process.rs): its
 # cpu/req includes the service's own work, so compare it with restgate's cpu/req plus the backend's.
+# Targets restgate-compress and restgate-nocompress (--compress-responses=false) measure what reply
+# compression costs: `GET /v1/users?pageSize=20` after seeding 20 users (a reply of about 5 KB, above
+# the 1 KiB threshold), as kinds list (no Accept-Encoding), list-gzip, list-br and list-zstd (that
+# Accept-Encoding); the bytes of one reply of each kind are printed before measuring:
+#   TARGETS="restgate-compress restgate-nocompress" benches/load.sh
 # Targets restgate-memory, restgate-file and restgate-redis measure keyed POSTs (a fresh
 # Idempotency-Key per request, load/post_keyed.lua) against each idempotency store; the Redis one
 # starts its own redis-server:
@@ -71,7 +76,7 @@ TARGETS=${TARGETS:-restgate static}
 BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
 (( peer )) && [[ " $TARGETS " != *" grpc-gateway "* ]] && TARGETS="$TARGETS grpc-gateway"
-rel=$root/target/release
+rel=${CARGO_TARGET_DIR:-$root/target}/release
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
 
@@ -140,6 +145,9 @@ status_of() {
   curl -s -m 5 -o "$logs/last-body" -w '%{http_code}' -X "$1" "${data[@]}" "$2"
 }
 
+# encoding_of KIND: the Accept-Encoding of a list kind (list-gzip: gzip; list: identity).
+encoding_of() { case $1 in list-*) echo "${1#list-}" ;; *) echo identity ;; esac; }
+
 # measure NAME GATEWAY_PID BACKEND_PID PORT KINDS
 measure() {
   local name=$1 pid=$2 bpid=$3 port=$4 kinds=$5 kind
@@ -154,9 +162,18 @@ measure() {
   if [[ ($s_put != 200 && $s_put != 201) || $s_post != "$created" || $s_get != 200 ]]; then
     note "$name: unexpected status (last body: $(head -c 300 "$logs/last-body")); measuring anyway"
   fi
+  if [[ $kinds == *list* ]]; then
+    local i sizes=
+    for i in $(seq 2 20); do status_of PUT "$base/$i" "${BODY%\}},\"tags\":[\"bench-$i\",\"load\",\"compression\"]}" >/dev/null; done
+    for kind in $kinds; do
+      sizes+=" $kind $(curl -s -m 5 -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $(encoding_of "$kind")" "$base?pageSize=20") B"
+    done
+    note "$name: one reply:$sizes"
+  fi
   for kind in $kinds; do
     local wargs=() url=$base
     case $kind in
+      list*) wargs=(-H "Accept-Encoding: $(encoding_of "$kind")"); url="$base?pageSize=20" ;;
       post) wargs=(-s "$here/load/post.lua") ;;
       keyed) wargs=(-s "$here/load/post_keyed.lua") ;;
       put) wargs=(-s "$here/load/put.lua"); url=$base/1 ;;
@@ -241,13 +258,16 @@ for t in $TARGETS; do
   case $t in
     restgate@*)
       cmd=("$bin" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
-    restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis)
+    restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis|restgate-compress|restgate-nocompress)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
       cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       case $t in
         # The cost of observability: without access logs, and without logs and metrics.
         restgate-nolog) cmd+=(--access-log=false) ;;
         restgate-quiet) cmd+=(--access-log=false --metrics=false) ;;
+        # What reply compression costs: the same list reply, compressed or not.
+        restgate-compress) kinds="list list-gzip list-br list-zstd" ;;
+        restgate-nocompress) kinds="list list-gzip"; cmd+=(--compress-responses=false) ;;
         # Keyed POSTs (a fresh Idempotency-Key each) against each idempotency store.
         restgate-memory) kinds="post keyed" ;;
         restgate-file) kinds="keyed"; cmd+=(--idempotency "file:$logs/keys.redb") ;;
@@ -269,7 +289,7 @@ for t in $TARGETS; do
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: grpc-gateway restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
+    *) note "unknown target '$t' (known: grpc-gateway restgate restgate-nolog restgate-quiet restgate-compress restgate-nocompress static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started

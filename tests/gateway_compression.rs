@@ -1,19 +1,21 @@
-//! Compression both ways: replies above 1 KiB gzip, br or zstd by
-//! `Accept-Encoding` (q-values honoured) with `Vary: Accept-Encoding`, small
-//! replies as they are; request bodies in gzip, br or zstd decoded with the
-//! body limit on the decoded bytes (a gzip bomb is a 413 before any call), an
-//! unknown encoding a 415.
+//! Compression both ways: replies of 1 KiB or more (`--compress-min-bytes`)
+//! gzip, br or zstd by `Accept-Encoding` (q-values honoured) with
+//! `Vary: Accept-Encoding`, small replies as they are; streamed replies
+//! compressed and still delivered message by message; request bodies in gzip,
+//! br or zstd decoded with the body limit on the decoded bytes (a gzip bomb
+//! is a 413 before any call), an unknown encoding a 415.
 
 #[path = "support/backend.rs"]
 mod backend;
 mod support;
 
 use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
 
 use backend::Backend;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::{send, Gateway, Reply};
+use support::{send, start_streams, Gateway, Reply, StreamsHandle, WAIT};
 
 /// `GET path` with `Accept-Encoding: accept`, the body kept as bytes.
 async fn get_encoded(gw: &Gateway, path: &str, accept: &str) -> (Reply, Vec<u8>) {
@@ -146,4 +148,199 @@ async fn an_unknown_content_encoding_is_415() {
     .await;
     reply.assert_error(415, 3);
     assert_eq!(backend.calls(), before, "no upstream call");
+}
+
+/// Where an incremental decoder writes: shared with the test reading it.
+#[derive(Clone, Default)]
+struct Decoded(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Decoded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A compressed streamed answer decoded as its pieces arrive, each read
+/// bounded by WAIT.
+struct DecodedStream {
+    response: reqwest::Response,
+    decoder: Box<dyn Write + Send>,
+    decoded: Decoded,
+}
+
+impl DecodedStream {
+    fn new(response: reqwest::Response, coding: &str) -> DecodedStream {
+        let decoded = Decoded::default();
+        let sink = decoded.clone();
+        let decoder: Box<dyn Write + Send> = match coding {
+            "gzip" => Box::new(flate2::write::GzDecoder::new(sink)),
+            "br" => Box::new(brotli::DecompressorWriter::new(sink, 4096)),
+            "zstd" => Box::new(zstd::stream::write::Decoder::new(sink).expect("zstd")),
+            other => panic!("unexpected coding {other}"),
+        };
+        DecodedStream {
+            response,
+            decoder,
+            decoded,
+        }
+    }
+
+    /// The next decoded piece ending with `separator`, without it. It must
+    /// arrive whole from what was received so far: the encoder flushed it.
+    async fn next(&mut self, separator: &[u8]) -> String {
+        loop {
+            {
+                let mut decoded = self.decoded.0.lock().expect("lock");
+                if let Some(at) = decoded
+                    .windows(separator.len())
+                    .position(|w| w == separator)
+                {
+                    let piece: Vec<u8> = decoded.drain(..at + separator.len()).collect();
+                    return String::from_utf8(piece[..at].to_vec()).expect("UTF-8");
+                }
+            }
+            let chunk = tokio::time::timeout(WAIT, self.response.chunk())
+                .await
+                .expect("the next piece within WAIT")
+                .expect("read the body")
+                .expect("a piece before the end of the body");
+            self.decoder.write_all(&chunk).expect("decode");
+            self.decoder.flush().expect("decode");
+        }
+    }
+
+    /// Reads to the end of the body: it must end the compressed stream
+    /// with nothing more decoded.
+    async fn end(mut self) {
+        while let Some(chunk) = tokio::time::timeout(WAIT, self.response.chunk())
+            .await
+            .expect("the end within WAIT")
+            .expect("read the body")
+        {
+            self.decoder.write_all(&chunk).expect("decode");
+        }
+        self.decoder.flush().expect("decode");
+        drop(self.decoder);
+        assert_eq!(*self.decoded.0.lock().expect("lock"), b"");
+    }
+}
+
+/// The streaming test service behind the gateway.
+async fn streams_gateway(streams: &StreamsHandle) -> Gateway {
+    let upstream = format!("http://{}", streams.addr);
+    Gateway::start(&[
+        "--proto",
+        "proto/testing/v1/streams.proto",
+        "-I",
+        "proto",
+        "--upstream",
+        &upstream,
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn streamed_replies_are_compressed_and_arrive_message_by_message() {
+    let streams = start_streams().await;
+    let gw = streams_gateway(&streams).await;
+    for (coding, accept, separator, first, second) in [
+        (
+            "gzip",
+            "application/x-ndjson",
+            "\n",
+            r#"{"seq":"1","label":"tick 1"}"#,
+            r#"{"seq":"2","label":"tick 2"}"#,
+        ),
+        (
+            "br",
+            "application/x-ndjson",
+            "\n",
+            r#"{"seq":"1","label":"tick 1"}"#,
+            r#"{"seq":"2","label":"tick 2"}"#,
+        ),
+        (
+            "zstd",
+            "application/x-ndjson",
+            "\n",
+            r#"{"seq":"1","label":"tick 1"}"#,
+            r#"{"seq":"2","label":"tick 2"}"#,
+        ),
+        (
+            "gzip",
+            "text/event-stream",
+            "\n\n",
+            r#"data: {"seq":"1","label":"tick 1"}"#,
+            r#"data: {"seq":"2","label":"tick 2"}"#,
+        ),
+    ] {
+        // The answer starts with the first message: let that one go.
+        streams.release(1);
+        let response = tokio::time::timeout(
+            WAIT,
+            gw.request(Method::GET, "/v1/paced/2")
+                .header("accept", accept)
+                .header("accept-encoding", coding)
+                .send(),
+        )
+        .await
+        .expect("answer headers within WAIT")
+        .expect("send the request");
+        assert_eq!(response.status(), 200, "{coding} {accept}");
+        let headers = response.headers().clone();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header("content-type"), Some(accept));
+        assert_eq!(header("content-encoding"), Some(coding), "{accept}");
+        assert!(header("vary").unwrap_or("").contains("accept-encoding"));
+        let mut stream = DecodedStream::new(response, coding);
+        // The service holds the second message until the first was read.
+        assert_eq!(stream.next(separator.as_bytes()).await, first, "{coding}");
+        streams.release(1);
+        assert_eq!(stream.next(separator.as_bytes()).await, second, "{coding}");
+        stream.end().await;
+    }
+}
+
+#[tokio::test]
+async fn compress_min_bytes_is_the_smallest_reply_compressed() {
+    let backend = Backend::plain().await;
+    let plain = Gateway::example(backend.addr).await;
+    plain
+        .put("/v1/users/1", &json!({"displayName": "Ada"}))
+        .await
+        .assert_json(201);
+    let (reply, body) = get_encoded(&plain, "/v1/users/1", "identity").await;
+    reply.assert_status(200);
+    let length = body.len();
+    assert!(length < 1024, "a small reply: {length} bytes");
+    assert_eq!(
+        get_encoded(&plain, "/v1/users/1", "gzip")
+            .await
+            .0
+            .header("content-encoding"),
+        None,
+        "below the default 1024 bytes"
+    );
+
+    let at = length.to_string();
+    let gw = Gateway::example_with(backend.addr, &["--compress-min-bytes", &at]).await;
+    let (reply, compressed) = get_encoded(&gw, "/v1/users/1", "gzip").await;
+    reply.assert_status(200);
+    assert_eq!(
+        reply.header("content-encoding"),
+        Some("gzip"),
+        "{length} bytes"
+    );
+    assert_eq!(decode("gzip", &compressed), body);
+
+    let above = (length + 1).to_string();
+    let gw = Gateway::example_with(backend.addr, &["--compress-min-bytes", &above]).await;
+    let (reply, same) = get_encoded(&gw, "/v1/users/1", "gzip").await;
+    reply.assert_status(200);
+    assert_eq!(reply.header("content-encoding"), None, "{length} bytes");
+    assert_eq!(same, body);
 }

@@ -172,6 +172,9 @@ impl Settings {
             metrics: self.metrics.unwrap_or(true),
             docs: self.docs.unwrap_or(true),
             compress_responses: self.compress_responses.unwrap_or(true),
+            compress_min_bytes: self
+                .compress_min_bytes
+                .unwrap_or(crate::serve::DEFAULT_COMPRESS_MIN_BYTES),
             decompress_requests: self.decompress_requests.unwrap_or(true),
             ops_prefix: ops_prefix(self.ops_prefix.as_deref().unwrap_or(""))?,
             cors: cors(

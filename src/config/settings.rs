@@ -150,10 +150,16 @@ pub struct Settings {
     /// Serve the API explorer at /docs; off, /docs is a 404 [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub docs: Option<bool>,
-    /// Compress replies (gzip, br, zstd by Accept-Encoding) larger than
-    /// 1 KiB [default: true].
+    /// Compress replies (gzip, br, zstd by Accept-Encoding) of at least
+    /// --compress-min-bytes, and streamed replies message by message
+    /// [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub compress_responses: Option<bool>,
+    /// Smallest reply compressed; smaller ones go as they are. Streamed
+    /// replies, of unknown length, are compressed whatever their size
+    /// [default: 1024].
+    #[arg(long, value_name = "BYTES")]
+    pub compress_min_bytes: Option<u64>,
     /// Decode request bodies sent with Content-Encoding gzip, br or zstd,
     /// --max-body-bytes counting the decoded bytes [default: true].
     #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]

@@ -126,6 +126,7 @@ impl Settings {
             metrics: over.metrics.or(self.metrics),
             docs: over.docs.or(self.docs),
             compress_responses: over.compress_responses.or(self.compress_responses),
+            compress_min_bytes: over.compress_min_bytes.or(self.compress_min_bytes),
             decompress_requests: over.decompress_requests.or(self.decompress_requests),
             watch: over.watch.or(self.watch),
             log_format: over.log_format.or(self.log_format),

@@ -32,7 +32,7 @@ pub use lifecycle::{
 pub use limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES};
 pub use metrics::Metrics;
 
-/// Replies larger than this many bytes are compressed when the client
-/// accepts an encoding (`compress-responses`).
-pub const COMPRESS_ABOVE: u64 = 1024;
+/// Replies of at least this many bytes are compressed when the client
+/// accepts an encoding, unless `compress-min-bytes` says otherwise.
+pub const DEFAULT_COMPRESS_MIN_BYTES: u64 = 1024;
 pub use options::{CorsOptions, ServeOptions, Upstreams};

@@ -56,9 +56,11 @@ pub struct ServeOptions {
     pub metrics: bool,
     /// Serve the API explorer at `/docs` (off: a 404).
     pub docs: bool,
-    /// Compress replies above [`COMPRESS_ABOVE`](super::COMPRESS_ABOVE) bytes
-    /// by `Accept-Encoding` (gzip, br, zstd).
+    /// Compress replies by `Accept-Encoding` (gzip, br, zstd): those of
+    /// at least `compress_min_bytes`, and streamed ones flushed per message.
     pub compress_responses: bool,
+    /// Smallest reply (by its length) compressed.
+    pub compress_min_bytes: u64,
     /// Decode `Content-Encoding` gzip, br and zstd request bodies (the body
     /// limit counts decoded bytes); off, an encoded body is a 415.
     pub decompress_requests: bool,
@@ -101,6 +103,7 @@ impl Default for ServeOptions {
             metrics: true,
             docs: true,
             compress_responses: true,
+            compress_min_bytes: super::DEFAULT_COMPRESS_MIN_BYTES,
             decompress_requests: true,
             ops_prefix: String::new(),
             cors: None,

@@ -15,7 +15,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
 use super::{docs, ops, Live};
-use crate::serve::{handler, Gateway, COMPRESS_ABOVE};
+use crate::serve::{handler, Gateway};
 
 /// The app serving one fixed gateway (REST in process: no reload).
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
@@ -50,7 +50,7 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
         router
     };
     let router = if options.compress_responses {
-        router.layer(compression_layer())
+        router.layer(compression_layer(options.compress_min_bytes))
     } else {
         router
     };
@@ -61,15 +61,16 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
 }
 
 /// gzip, br and zstd by `Accept-Encoding` (q-values honoured), for bodies
-/// above [`COMPRESS_ABOVE`] bytes, not for gRPC or images. Streamed NDJSON
-/// and SSE replies are left alone: the layer buffers until its encoder's
-/// buffer fills, which would hold messages back.
-fn compression_layer() -> CompressionLayer<impl Predicate> {
-    let predicate = SizeAbove::new(COMPRESS_ABOVE)
+/// of at least `min_bytes`, not for gRPC or images. Streamed NDJSON and SSE
+/// replies have no length, so they are compressed whatever their size; they
+/// still leave message by message, as the encoder under the layer
+/// (async-compression) flushes whenever the body has nothing more to give
+/// yet, that is after each message the service sent (a sync flush: the
+/// client decodes every byte it got).
+fn compression_layer(min_bytes: u64) -> CompressionLayer<impl Predicate> {
+    let predicate = SizeAbove::new(min_bytes)
         .and(NotForContentType::GRPC)
-        .and(NotForContentType::IMAGES)
-        .and(NotForContentType::SSE)
-        .and(NotForContentType::const_new("application/x-ndjson"));
+        .and(NotForContentType::IMAGES);
     CompressionLayer::new().compress_when(predicate)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, StatusCode};
 use prost_reflect::DynamicMessage;
 use tokio::sync::oneshot;
@@ -101,8 +101,10 @@ impl Replies {
     }
 
     /// The rest of the replies, as lines or events, ending after an error.
+    /// Fused: a body may be polled again after its end (the compression
+    /// layer looks for trailers), which an unfold does not allow.
     pub(super) fn lines(self, format: Format) -> impl Stream<Item = Bytes> + Send + 'static {
-        futures_util::stream::unfold(Some(self), move |state| async move {
+        let lines = futures_util::stream::unfold(Some(self), move |state| async move {
             let mut replies = state?;
             match replies.next().await {
                 Ok(Some(message)) => {
@@ -115,7 +117,8 @@ impl Replies {
                     Some((format.error(&error), None))
                 }
             }
-        })
+        });
+        lines.fuse()
     }
 
     /// A client stream's one reply, checked to be its last, as JSON.
