@@ -39,6 +39,9 @@
 # starts its own redis-server:
 #   TARGETS="restgate-memory restgate-file restgate-redis" benches/load.sh
 #
+# Targets before and before-nolog run the restgate binary $BEFORE (another commit's build) like
+# restgate and restgate-nolog, so that two commits compare within one run.
+#
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
 # WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
 # PEER_DIR, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
@@ -63,7 +66,7 @@ TARGETS=${TARGETS:-restgate static}
 BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
 PEER_DIR=${PEER_DIR:-/work/shared/bench/grpc-gateway}
-rel=$root/target/release
+rel=${CARGO_TARGET_DIR:-$root/target}/release
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
 
@@ -184,6 +187,11 @@ port=$PORT_BASE
 for t in $TARGETS; do
   kinds="post put get"
   case $t in
+    before|before-nolog)
+      # Another build of restgate ($BEFORE), measured in the same run as this one.
+      [[ -x ${BEFORE:-} ]] || { note "$t: skipped (set BEFORE to another build's restgate binary)"; port=$((port + 1)); continue; }
+      cmd=("$BEFORE" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      [[ $t == before-nolog ]] && cmd+=(--access-log=false) ;;
     restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
       cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
@@ -207,7 +215,7 @@ for t in $TARGETS; do
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
+    *) note "unknown target '$t' (known: restgate restgate-nolog restgate-quiet before before-nolog static inprocess restgate-memory restgate-file restgate-redis)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started
