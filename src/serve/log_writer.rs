@@ -2,7 +2,10 @@
 //! among them: a line goes into a bounded in-memory queue, and a background
 //! thread writes what has queued up to stderr in one buffered `write` per
 //! batch. A request thus pays for formatting its line and a queue push,
-//! never for a `write(2)` of its own.
+//! never for a `write(2)` of its own. The thread pauses for [`BATCH_PAUSE`]
+//! after each batch, so that under load the lines of many requests make one
+//! batch, and a line seldom finds the thread asleep on an empty queue (then
+//! the request would wake it: a `futex` call of its own).
 //!
 //! When stderr cannot keep up (a stalled pipe, a slow log collector) and
 //! [`QUEUED_LINES`] lines are waiting, further lines are dropped rather than
@@ -12,12 +15,17 @@
 
 use std::io::{BufWriter, Write};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 
 /// How many lines may wait for the writer thread before new ones are
 /// dropped: about a second of access lines at full load, a few MB at most.
 pub const QUEUED_LINES: usize = 16 * 1024;
+
+/// How long the writer thread waits after writing a batch before it looks
+/// at the queue again: lines reach stderr at most this much later.
+pub const BATCH_PAUSE: Duration = Duration::from_millis(10);
 
 /// The dropped-line count of the process's writer, once there is one.
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
@@ -36,7 +44,7 @@ pub struct LogFlush {
 pub fn stderr_writer() -> (NonBlocking, LogFlush) {
     // stderr is unbuffered: the writer thread's batch goes out as one write.
     let stderr = BufWriter::with_capacity(64 * 1024, std::io::stderr());
-    let (writer, flush) = queued(stderr, QUEUED_LINES);
+    let (writer, flush) = queued(Paused(stderr), QUEUED_LINES);
     let _ = DROPPED.set(writer.error_counter());
     (writer, flush)
 }
@@ -49,6 +57,26 @@ fn queued<W: Write + Send + Sync + 'static>(sink: W, lines: usize) -> (NonBlocki
         .thread_name("restgate-log")
         .finish(sink);
     (writer, LogFlush { _worker: guard })
+}
+
+/// A sink that pauses for [`BATCH_PAUSE`] after each flush: the writer
+/// thread flushes once per batch.
+struct Paused<W>(W);
+
+impl<W: Write> Write for Paused<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.0.flush();
+        std::thread::sleep(BATCH_PAUSE);
+        flushed
+    }
 }
 
 /// Log lines dropped so far because the queue was full (0 without a
