@@ -43,7 +43,8 @@
 # restgate and restgate-nolog, so that two commits compare within one run.
 #
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
-# WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
+# WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, RESTGATE (the
+# restgate binary of the restgate* targets; default the release build), PEER=1,
 # PEER_DIR, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
 set -u -o pipefail
 
@@ -67,6 +68,7 @@ BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
 PEER_DIR=${PEER_DIR:-/work/shared/bench/grpc-gateway}
 rel=${CARGO_TARGET_DIR:-$root/target}/release
+restgate=${RESTGATE:-$rel/restgate}
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
 
@@ -101,7 +103,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 fi
 [[ -x $rel/examples/example_service ]] || { echo "load.sh: $rel/examples/example_service missing" >&2; exit 1; }
 have_serve=0
-[[ -x $rel/restgate ]] && "$rel/restgate" serve --help >/dev/null 2>&1 && have_serve=1
+[[ -x $restgate ]] && "$restgate" serve --help >/dev/null 2>&1 && have_serve=1
 
 # ---- helpers -------------------------------------------------------------------------------------
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }   # utime+stime, all threads
@@ -194,7 +196,7 @@ for t in $TARGETS; do
       [[ $t == before-nolog ]] && cmd+=(--access-log=false) ;;
     restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
-      cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      cmd=("$restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       case $t in
         # The cost of observability: without access logs, and without logs and metrics.
         restgate-nolog) cmd+=(--access-log=false) ;;

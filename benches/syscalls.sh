@@ -32,7 +32,8 @@
 # finds ready per turn (and so how many a syscall serves): compare targets within one run, not
 # with figures taken without strace.
 #
-# Environment: TARGETS (default "restgate static"; also restgate-nolog: --access-log=false),
+# Environment: TARGETS (default "restgate static"; also restgate-nolog: --access-log=false, and
+# before: the restgate binary $BEFORE, another commit's build, with its defaults),
 # KINDS (default "post put get"), NO_BUILD=1, RESTGATE (the restgate binary; default the release
 # build: another build's, to compare two commits in one run), KEEP_LOGS=1 (keep the strace
 # outputs and the gateways' logs, otherwise removed at exit), BACKEND_PORT (default 50081),
@@ -47,8 +48,8 @@ if ! [[ $N =~ ^[0-9]+$ ]] || (( N < 100 || N > 1000000 )); then
 fi
 TARGETS=${TARGETS:-restgate static}
 KINDS=${KINDS:-post put get}
-BACKEND=127.0.0.1:${BACKEND_PORT:-50081}
-PORT_BASE=${PORT_BASE:-8081}
+BACKEND=127.0.0.1:${BACKEND_PORT:-50181}
+PORT_BASE=${PORT_BASE:-8181}
 rel=${CARGO_TARGET_DIR:-$root/target}/release
 restgate=${RESTGATE:-$rel/restgate}
 logs=$(mktemp -d /tmp/restgate-syscalls.XXXXXX)
@@ -196,8 +197,10 @@ for t in $TARGETS; do
   case $t in
     restgate) cmd=("$restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
     restgate-nolog) cmd=("$restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port" --access-log=false) ;;
+    before) [[ -x ${BEFORE:-} ]] || { note "before: skipped (set BEFORE to another build's restgate binary)"; continue; }
+      cmd=("$BEFORE" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
     static) cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
-    *) note "unknown target '$t' (known: restgate restgate-nolog static)"; continue ;;
+    *) note "unknown target '$t' (known: restgate restgate-nolog before static)"; continue ;;
   esac
   if start "backend-$t" "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started
