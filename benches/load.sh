@@ -52,9 +52,13 @@
 # older commit's release binary), so that two builds are compared in one run:
 #   TARGETS="restgate@before=/tmp/restgate-before restgate restgate@before=/tmp/restgate-before restgate" benches/load.sh
 #
+# Targets before and before-nolog run the restgate binary $BEFORE (another commit's build) like
+# restgate and restgate-nolog, so that two commits compare within one run.
+#
 # Environment: DURATION (seconds, 1..300, default 10), TARGETS (default "restgate static"),
-# WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, PEER=1,
-# BACKEND_PORT (default 50071), PORT_BASE (default 8071).
+# WORKERS (--workers of the static proxy; default its own: one per core), NO_BUILD=1, RESTGATE (the
+# restgate binary of the restgate* targets; default the release build), BEFORE (the binary of the
+# before* targets), PEER=1, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
 set -u -o pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +81,7 @@ BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
 (( peer )) && [[ " $TARGETS " != *" grpc-gateway "* ]] && TARGETS="$TARGETS grpc-gateway"
 rel=${CARGO_TARGET_DIR:-$root/target}/release
+restgate=${RESTGATE:-$rel/restgate}
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
 
@@ -111,7 +116,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 fi
 [[ -x $rel/examples/example_service ]] || { echo "load.sh: $rel/examples/example_service missing" >&2; exit 1; }
 have_serve=0
-[[ -x $rel/restgate ]] && "$rel/restgate" serve --help >/dev/null 2>&1 && have_serve=1
+[[ -x $restgate ]] && "$restgate" serve --help >/dev/null 2>&1 && have_serve=1
 
 # ---- helpers -------------------------------------------------------------------------------------
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }   # utime+stime, all threads
@@ -250,7 +255,7 @@ note "wrk -t1 -c16 -d${D}s --latency (2 s warm-up); backend: examples/example_se
 port=$PORT_BASE
 for t in $TARGETS; do
   kinds="post put get"
-  bin=$rel/restgate
+  bin=$restgate
   if [[ $t == restgate@*=* ]]; then
     bin=${t#*=}; t=${t%%=*}
     [[ -x $bin ]] || { note "$t: skipped ($bin is not an executable)"; port=$((port + 1)); continue; }
@@ -258,9 +263,14 @@ for t in $TARGETS; do
   case $t in
     restgate@*)
       cmd=("$bin" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port") ;;
+    before|before-nolog)
+      # Another build of restgate ($BEFORE), measured in the same run as this one.
+      [[ -x ${BEFORE:-} ]] || { note "$t: skipped (set BEFORE to another build's restgate binary)"; port=$((port + 1)); continue; }
+      cmd=("$BEFORE" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      [[ $t == before-nolog ]] && cmd+=(--access-log=false) ;;
     restgate|restgate-quiet|restgate-nolog|restgate-memory|restgate-file|restgate-redis|restgate-compress|restgate-nocompress)
       if (( ! have_serve )); then note "$t: skipped ('restgate serve' is not available in this build)"; port=$((port + 1)); continue; fi
-      cmd=("$rel/restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
+      cmd=("$restgate" serve --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       case $t in
         # The cost of observability: without access logs, and without logs and metrics.
         restgate-nolog) cmd+=(--access-log=false) ;;
@@ -289,7 +299,7 @@ for t in $TARGETS; do
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;
-    *) note "unknown target '$t' (known: grpc-gateway restgate restgate-nolog restgate-quiet restgate-compress restgate-nocompress static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
+    *) note "unknown target '$t' (known: grpc-gateway restgate restgate-nolog restgate-quiet restgate-compress restgate-nocompress before before-nolog static inprocess restgate-memory restgate-file restgate-redis restgate@LABEL=BINARY)"; continue ;;
   esac
   if start backend-$t "$BACKEND" "$rel/examples/example_service" "$BACKEND"; then
     bpid=$started

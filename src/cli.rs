@@ -390,20 +390,24 @@ fn with_table(
 }
 
 /// Logs to stderr through tracing-subscriber, filtered by `RUST_LOG`
-/// (default `info`), pretty or one JSON object per line.
-pub fn init_logging(format: LogFormat) {
+/// (default `info`), pretty or one JSON object per line, written by a
+/// background thread ([`crate::serve::log_writer`]): hold the guard until
+/// the process ends, so that the last lines are written out.
+pub fn init_logging(format: LogFormat) -> crate::serve::log_writer::LogFlush {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only for a terminal, never into a pipe or a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, flush) = crate::serve::log_writer::stderr_writer();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+    flush
 }
 
 /// `1 route`, `3 routes`.

@@ -184,3 +184,58 @@ async fn access_log_false_writes_no_access_line() {
     );
     assert_eq!(fixture.calls("Echo"), 2);
 }
+
+/// Log lines are written by a background thread: the access lines of
+/// requests answered right before SIGTERM, and the lines logged while
+/// stopping, are all on stderr once the process has exited.
+#[tokio::test]
+async fn access_lines_before_sigterm_are_written_out_at_exit() {
+    const REQUESTS: usize = 300;
+    let fixture = start_fixture().await;
+    let mut gw =
+        Gateway::spawn_fixture(&fixture, &["--log-format", "json", "--drain-delay", "0s"]).await;
+    // Sixteen at a time, so that lines queue up faster than one by one.
+    let ids: Vec<String> = (0..REQUESTS).map(|i| format!("before-exit-{i}")).collect();
+    for chunk in ids.chunks(16) {
+        let sends = chunk.iter().map(|id| {
+            send(
+                gw.request(Method::GET, "/v1/echo/a")
+                    .header("x-request-id", id),
+            )
+        });
+        for reply in futures::future::join_all(sends).await {
+            reply.assert_json(200);
+        }
+    }
+    gw.terminate();
+    assert_eq!(
+        gw.wait_exit().await,
+        Some(0),
+        "exit code; stderr:\n{}",
+        gw.stderr()
+    );
+    // The line logged last, after the drain: once it is read, the pipe has
+    // given everything the process wrote.
+    let stopped = gw.wait_stderr(|s| s.contains("stopping")).await;
+    let stderr = gw.stderr();
+    assert!(
+        stopped,
+        "no `stopping` line on stderr after exit:\n{stderr}"
+    );
+    let lines = json_lines(&stderr);
+    let logged: std::collections::HashSet<&str> = access_lines(&lines)
+        .iter()
+        .filter_map(|l| l["request_id"].as_str())
+        .collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !logged.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {REQUESTS} access lines missing after exit, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    assert_eq!(fixture.calls("Echo"), REQUESTS);
+}

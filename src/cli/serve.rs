@@ -159,7 +159,8 @@ pub(super) fn serve(args: &ServeArgs) -> ExitCode {
         Ok(config) => config,
         Err(e) => return exit(&StartError::usage(e)),
     };
-    init_logging(config.log_format);
+    // Dropped last, when `serve` returns: every queued line is written.
+    let _logs = init_logging(config.log_format);
     // What `--watch` compares against is taken before the inputs are read:
     // a file that changes while they load, or right after `listening on`,
     // is reloaded, never missed.

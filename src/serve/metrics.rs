@@ -9,6 +9,7 @@
 //! | `restgate_upstream_errors_total` | counter | `route`, `code` (gRPC code name, or `unavailable`/`deadline`) |
 //! | `restgate_upstream_retries_total` | counter | |
 //! | `restgate_idempotency_replays_total` | counter | |
+//! | `restgate_log_lines_dropped_total` | counter | |
 //!
 //! `route` is the route's template (`/v1/users/{user_id}`), never the raw
 //! path, so the label set stays bounded; requests that match no route count
@@ -150,6 +151,15 @@ impl Metrics {
             "restgate_upstream_retries_total {}\n",
             crate::upstream::retries_total()
         ));
+        // Dropped where the process's log writer drops them.
+        text.push_str(
+            "# HELP restgate_log_lines_dropped_total Log lines dropped because stderr could not keep up.\n\
+             # TYPE restgate_log_lines_dropped_total counter\n",
+        );
+        text.push_str(&format!(
+            "restgate_log_lines_dropped_total {}\n",
+            super::log_writer::lines_dropped()
+        ));
         text
     }
 }
@@ -209,5 +219,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("restgate_upstream_retries_total "), "{text}");
+        assert!(text.contains("restgate_log_lines_dropped_total "), "{text}");
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP server, in two parts. The per-request pipeline — every request
 //! goes to one generic handler driven by the route table — sits here:
 //! `handler` (the steps in order), `stream` (streaming RPCs), `body`,
-//! `call`, `answer`, `idempotency`, `limits`, `metrics` and [`ServeError`],
+//! `call`, `answer`, `idempotency`, `limits`, `metrics`, the
+//! [`log_writer`] and [`ServeError`],
 //! the one place a failure becomes an HTTP answer. How the server runs
 //! (workers, TLS, reload, ops endpoints, signals, in process) is
 //! [`lifecycle`]'s.
@@ -19,6 +20,7 @@ mod handler;
 mod idempotency;
 pub mod lifecycle;
 mod limits;
+pub mod log_writer;
 mod metrics;
 mod options;
 mod stream;

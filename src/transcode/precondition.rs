@@ -63,11 +63,16 @@ pub fn apply_if_match(route: &Route, request: &mut DynamicMessage, tag: &str) ->
 /// The `ETag` header for a reply: the resource's non-empty `etag` field (of
 /// the `response_body` field when there is one), quoted as a strong tag.
 pub fn reply_etag(route: &Route, reply: &DynamicMessage) -> Option<String> {
-    let resource = match &route.response_body {
-        Some(field) => reply.get_field(field.leaf()).as_message()?.clone(),
-        None => reply.clone(),
-    };
-    let field = etag_field(&prost_reflect::ReflectMessage::descriptor(&resource))?;
+    // Read in place: a copy of the reply cost about ten allocations.
+    match &route.response_body {
+        Some(field) => resource_etag(reply.get_field(field.leaf()).as_message()?),
+        None => resource_etag(reply),
+    }
+}
+
+/// The resource's non-empty `etag` field, quoted as a strong tag.
+fn resource_etag(resource: &DynamicMessage) -> Option<String> {
+    let field = etag_field(&prost_reflect::ReflectMessage::descriptor(resource))?;
     let value = resource.get_field(&field);
     let tag = value.as_str().filter(|t| !t.is_empty())?;
     Some(if tag.starts_with('"') || tag.starts_with("W/\"") {

@@ -91,8 +91,8 @@ pub async fn call(
 ) -> Result<Reply, UpstreamError> {
     let Call {
         path,
-        request,
-        metadata,
+        mut request,
+        mut metadata,
         reply,
         timeout,
     } = call;
@@ -112,14 +112,19 @@ pub async fn call(
                 sent: attempt > 1,
             });
         }
-        let result = upstream
-            .unary(
-                path.clone(),
-                request.clone(),
-                metadata.clone(),
-                reply.clone(),
-                remaining,
+        // The last attempt (a call made once: the only one) takes the
+        // message and metadata; the others send copies.
+        let (sent, sent_metadata) = if attempt >= attempts {
+            let empty = DynamicMessage::new(prost_reflect::ReflectMessage::descriptor(&request));
+            (
+                std::mem::replace(&mut request, empty),
+                std::mem::take(&mut metadata),
             )
+        } else {
+            (request.clone(), metadata.clone())
+        };
+        let result = upstream
+            .unary(path.clone(), sent, sent_metadata, reply.clone(), remaining)
             .await;
         let error = match result {
             Ok(reply) => return Ok(reply),
