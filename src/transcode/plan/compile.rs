@@ -129,6 +129,9 @@ pub(super) struct Field {
     /// The value type (for a map: the entry message's, unused).
     pub(super) ty: Type,
     pub(super) shape: Shape,
+    /// A list written as one length-delimited run (proto3's default for
+    /// numbers and enums); read either way.
+    pub(super) packed: bool,
     /// Set even at its default (a message, a oneof member, `optional`):
     /// then a default value is written, and an unset field is never.
     pub(super) presence: bool,
@@ -344,7 +347,7 @@ impl Builder {
             Shape::Single
         };
         let wire_type = match shape {
-            Shape::List if ty.packable() => WireType::Len,
+            Shape::List if ty.packable() && field.is_packed() => WireType::Len,
             Shape::Map { .. } => WireType::Len,
             _ => ty.wire_type(),
         };
@@ -354,6 +357,7 @@ impl Builder {
             json_name: field.json_name().into(),
             ty,
             shape,
+            packed: shape == Shape::List && ty.packable() && field.is_packed(),
             presence: shape == Shape::Single && field.supports_presence(),
             oneof: field.containing_oneof().and_then(|o| {
                 let mut oneofs = field.parent_message().oneofs();

@@ -224,7 +224,7 @@ impl<'a> Encoder<'_, 'a> {
             )));
         }
         self.lex.open()?;
-        let packed = field.ty.packable();
+        let packed = field.packed;
         let before = out.len();
         let mut start = 0;
         if packed {
@@ -256,7 +256,7 @@ impl<'a> Encoder<'_, 'a> {
             if !packed {
                 out.extend_from_slice(&field.key);
             }
-            out.extend_from_slice(if packed { &[0] } else { bytes });
+            out.extend_from_slice(if bytes.is_empty() { &[0] } else { bytes });
             return Ok(());
         }
         match field.ty {
@@ -268,6 +268,9 @@ impl<'a> Encoder<'_, 'a> {
             }
             Type::Enum(e) => {
                 if let Some(number) = self.enum_value(&self.arena.enums[e as usize])? {
+                    if !packed {
+                        out.extend_from_slice(&field.key);
+                    }
                     varint(out, number as i64 as u64);
                 }
             }

@@ -257,7 +257,12 @@ impl<'b> Decoder<'_, 'b> {
 
     /// A singular message from all its records, merged (their bytes
     /// concatenated, as protobuf merges them).
-    fn merged(&mut self, index: u32, group: Range<usize>, out: &mut Vec<u8>) -> Result<(), Fault> {
+    pub(super) fn merged(
+        &mut self,
+        index: u32,
+        group: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
         if group.len() == 1 {
             let bytes = self.entries[group.start].record.bytes;
             return self.message(index, bytes, out);

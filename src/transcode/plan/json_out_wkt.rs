@@ -103,26 +103,37 @@ impl<'b> Decoder<'_, 'b> {
         Ok(())
     }
 
-    /// A `Value`: its last kind; none is `null`.
+    /// A `Value`: its last kind (a Struct or list merged from its records
+    /// since another kind came last); none is `null`.
     fn value_kind(
         &mut self,
         index: u32,
         range: &Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), Fault> {
-        let Some(entry) = self.entries[range.clone()]
-            .iter()
-            .max_by_key(|e| e.pos)
-            .copied()
-        else {
+        let entries = &self.entries[range.clone()];
+        let Some(last) = entries.iter().max_by_key(|e| e.pos).copied() else {
             out.extend_from_slice(b"null");
             return Ok(());
         };
-        let record = entry.record;
-        match entry.field {
-            0 => out.extend_from_slice(b"null"),
-            1 => {
-                let number = f64::from_bits(record.bits);
+        let others = entries
+            .iter()
+            .filter(|e| e.field != last.field)
+            .map(|e| e.pos)
+            .max();
+        let mine = range.clone().filter(|&g| {
+            let e = &self.entries[g];
+            e.field == last.field && others.is_none_or(|other| e.pos > other)
+        });
+        let group =
+            mine.clone().min().unwrap_or(range.start)..mine.max().map_or(range.start, |g| g + 1);
+        match (
+            last.field,
+            self.arena.messages[index as usize].fields[usize::from(last.field)].ty,
+        ) {
+            (0, _) => out.extend_from_slice(b"null"),
+            (1, _) => {
+                let number = f64::from_bits(last.record.bits);
                 if !number.is_finite() {
                     return Err(Fault::new(
                         "cannot serialize non-finite double in google.protobuf.Value",
@@ -130,10 +141,8 @@ impl<'b> Decoder<'_, 'b> {
                 }
                 write::f64(out, number);
             }
-            field => {
-                let ty = self.arena.messages[index as usize].fields[usize::from(field)].ty;
-                self.value(ty, record.bits, record.bytes, out)?;
-            }
+            (_, Type::Message(m)) => self.merged(m, group, out)?,
+            (_, ty) => self.value(ty, last.record.bits, last.record.bytes, out)?,
         }
         Ok(())
     }
