@@ -110,10 +110,10 @@ impl<'a> Encoder<'_, 'a> {
         let mut seen = Seen::new(message.fields.len());
         let mut oneofs = Seen::new(message.oneofs.len());
         self.lex.open()?;
-        let mut first = true;
+        let (mut first, mut hint) = (true, 0);
         while let Some(key) = self.lex.key(first)? {
             first = false;
-            let Some(i) = message.field_by_name(key.as_bytes()) else {
+            let Some(i) = message.field_after(key.as_bytes(), hint) else {
                 if any_type && key == "@type" {
                     any_type = false;
                     self.lex.skip()?;
@@ -124,6 +124,7 @@ impl<'a> Encoder<'_, 'a> {
                 }
                 continue;
             };
+            hint = i + 1;
             let field = &message.fields[i];
             if !seen.insert(i) {
                 let fault = Fault::new(format!("field {} is given twice", field.name));
