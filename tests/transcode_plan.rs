@@ -406,3 +406,69 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any bytes at all, as a reply or as a body: an answer, never a panic.
+    #[test]
+    fn arbitrary_bytes_get_an_answer(seed in any::<u64>(), bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let mut rng = Rng::new(seed);
+        let (_, plan) = root(&mut rng);
+        let options = options(&mut rng);
+        let mut out = Vec::new();
+        let _ = plan.wire_to_json(&bytes, &options, &mut out);
+        out.clear();
+        let _ = plan.json_to_wire(&bytes, &options, &mut out);
+    }
+}
+
+#[test]
+fn nesting_is_bounded_both_ways() {
+    let pools = pools();
+    let (pool, value) = pools
+        .roots
+        .iter()
+        .find(|(_, m)| m.full_name() == "google.protobuf.Value")
+        .expect("google.protobuf.Value");
+    let plan = pools.caches[*pool].plan(value);
+    let options = JsonOptions::default();
+    let deep = "[".repeat(100_000);
+    let error = plan
+        .json_to_wire(deep.as_bytes(), &options, &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("deeper than 127 levels"),
+        "{error}"
+    );
+    let fine = format!("{}{}", "[".repeat(127), "]".repeat(127));
+    plan.json_to_wire(fine.as_bytes(), &options, &mut Vec::new())
+        .expect("127 levels");
+    // A Value holding a ListValue holding a Value...: 2 messages a level.
+    let mut wire = vec![0x08, 0x00];
+    for _ in 0..200 {
+        let list = [&[0x0a, wire.len() as u8][..], &wire].concat();
+        if list.len() > 127 {
+            break;
+        }
+        wire = [&[0x32, list.len() as u8][..], &list].concat();
+    }
+    let mut nested = vec![0x08, 0x00];
+    for _ in 0..60 {
+        let mut list = vec![0x0a];
+        prost::encoding::encode_varint(nested.len() as u64, &mut list);
+        list.extend(&nested);
+        nested = vec![0x32];
+        prost::encoding::encode_varint(list.len() as u64, &mut nested);
+        nested.extend(list);
+    }
+    let error = plan
+        .wire_to_json(&nested, &options, &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("nested deeper than 100"),
+        "{error}"
+    );
+    plan.wire_to_json(&wire, &options, &mut Vec::new())
+        .expect("a shallow Value");
+}
