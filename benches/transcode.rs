@@ -1,14 +1,17 @@
 //! JSON → protobuf and protobuf → JSON per byte, on a ~1 MiB structured body
 //! (a `ListUsersResponse` of the bundled example with thousands of users,
 //! each with nested, repeated, map, enum, int64 and Timestamp fields), and on
-//! one small create body.
+//! one small create body; prost-reflect's serde path (`json`, to and from
+//! a `DynamicMessage`) beside the compiled plan (`plan`, JSON bytes to and
+//! from wire bytes).
 //!
 //! Run: `cargo bench --bench transcode`.
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use prost::Message as _;
 use restgate::compile::Descriptors;
-use restgate::transcode::{json, JsonOptions};
+use restgate::transcode::{json, JsonOptions, MessagePlan};
 
 fn user(i: usize) -> serde_json::Value {
     serde_json::json!({
@@ -43,6 +46,9 @@ fn transcode(c: &mut Criterion) {
         }
     }
     let message = json::from_slice(list.clone(), &body, &options).unwrap();
+    let wire = message.encode_to_vec();
+    let list_plan = MessagePlan::compile(&list);
+    let mut out = Vec::with_capacity(body.len());
 
     let mut group = c.benchmark_group("1 MiB ListUsersResponse");
     group.throughput(Throughput::Bytes(body.len() as u64));
@@ -53,16 +59,47 @@ fn transcode(c: &mut Criterion) {
     group.bench_function("protobuf -> json", |b| {
         b.iter(|| json::to_vec(&message, &options).unwrap())
     });
+    group.bench_function("plan json -> protobuf", |b| {
+        b.iter(|| {
+            out.clear();
+            list_plan.json_to_wire(&body, &options, &mut out).unwrap();
+        })
+    });
+    group.bench_function("plan protobuf -> json", |b| {
+        b.iter(|| {
+            out.clear();
+            list_plan.wire_to_json(&wire, &options, &mut out).unwrap();
+        })
+    });
     group.finish();
 
     let small = br#"{"displayName":"bench","email":"b@example.com"}"#;
     let small_message = json::from_slice(one.clone(), small, &options).unwrap();
+    let small_wire = small_message.encode_to_vec();
+    let one_plan = MessagePlan::compile(&one);
     let mut group = c.benchmark_group("small User");
     group.bench_function("json -> protobuf", |b| {
         b.iter(|| json::from_slice(one.clone(), small, &options).unwrap())
     });
     group.bench_function("protobuf -> json", |b| {
         b.iter(|| json::to_vec(&small_message, &options).unwrap())
+    });
+    // A fresh output buffer per request, as a server would have.
+    group.bench_function("plan json -> protobuf", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            one_plan.json_to_wire(small, &options, &mut out).unwrap();
+            out
+        })
+    });
+    group.bench_function("plan protobuf -> json", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            one_plan
+                .wire_to_json(&small_wire, &options, &mut out)
+                .unwrap();
+            out
+        })
     });
     group.finish();
 }
