@@ -8,6 +8,7 @@
 //! | `restgate_requests_in_flight` | gauge | |
 //! | `restgate_upstream_errors_total` | counter | `route`, `code` (gRPC code name, or `unavailable`/`deadline`) |
 //! | `restgate_upstream_retries_total` | counter | |
+//! | `restgate_upstream_connection_failures_total` | counter | `stage` (`connect`: could not be made; `broken`: closed with an error once made) |
 //! | `restgate_idempotency_replays_total` | counter | |
 //!
 //! `route` is the route's template (`/v1/users/{user_id}`), never the raw
@@ -150,6 +151,15 @@ impl Metrics {
             "restgate_upstream_retries_total {}\n",
             crate::upstream::retries_total()
         ));
+        // So are connection failures, where connections are made.
+        let failures = crate::upstream::connection_failures();
+        text.push_str(&format!(
+            "# HELP restgate_upstream_connection_failures_total Upstream HTTP/2 connections that could not be made (stage=connect) or broke once made (stage=broken).\n\
+             # TYPE restgate_upstream_connection_failures_total counter\n\
+             restgate_upstream_connection_failures_total{{stage=\"connect\"}} {}\n\
+             restgate_upstream_connection_failures_total{{stage=\"broken\"}} {}\n",
+            failures.connect, failures.broken
+        ));
         text
     }
 }
@@ -209,5 +219,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("restgate_upstream_retries_total "), "{text}");
+        assert!(
+            text.contains(r#"restgate_upstream_connection_failures_total{stage="broken"} "#),
+            "{text}"
+        );
     }
 }
