@@ -2,7 +2,9 @@
 //! `Retry-After` beyond it, at once, without calling the service),
 //! `--request-timeout` (504 code 4 when a whole request takes longer, the
 //! upstream call cancelled) and `--header-read-timeout` (a client that stalls
-//! while sending its request head has its connection closed).
+//! while sending its request head has its connection closed) and
+//! `--max-in-flight-bytes` (a body that does not fit beside those held is
+//! 503 with `Retry-After`, the service not called; later ones fit again).
 
 mod support;
 
@@ -196,4 +198,65 @@ async fn a_slow_head_within_the_timeout_is_served() {
     assert!(text.starts_with("HTTP/1.1 200"), "received {text:?}");
     assert!(text.contains(r#""id":"slow""#), "received {text:?}");
     assert_eq!(fixture.calls("Echo"), 1);
+}
+
+/// `restgate_request_body_bytes_in_flight` as `/metrics` shows it now.
+async fn body_bytes_in_flight(gw: &Gateway) -> usize {
+    let metrics = gw.get("/metrics").await;
+    metrics.assert_status(200);
+    metrics
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("restgate_request_body_bytes_in_flight "))
+        .unwrap_or_else(|| panic!("no body bytes gauge in:\n{}", metrics.text))
+        .parse()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn bodies_beyond_max_in_flight_bytes_are_503_with_retry_after() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &["--max-in-flight-bytes", "1000000"]).await;
+    let big = |c: &str| serde_json::json!({ "id": c, "tags": [c.repeat(600_000)] });
+    // A chunked body held half sent: 600 KB read, the rest still to come.
+    let text = big("a").to_string();
+    let (head, tail) = text.as_bytes().split_at(text.len() - 2);
+    let (sending, chunks) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    sending.unbounded_send(Ok(head.to_vec())).expect("send");
+    let request = gw
+        .request(Method::POST, "/v1/echo")
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks));
+    let held = tokio::spawn(send(request));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while body_bytes_in_flight(&gw).await < head.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the held body never reached the gateway"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // Another large body does not fit in what is left: 503, not called.
+    let refused = gw.post("/v1/echo", &big("b")).await;
+    let body = refused.assert_error(503, 14);
+    assert_eq!(refused.header("retry-after"), Some("1"), "{body}");
+    assert_eq!(fixture.calls("Echo"), 0, "a refused body is not sent");
+    // A small one still fits.
+    let small = gw
+        .post("/v1/echo", &serde_json::json!({ "id": "small" }))
+        .await
+        .assert_json(201);
+    assert_eq!(small["id"], "small", "{small}");
+
+    // The held body finishes and is answered; its bytes are given back.
+    sending.unbounded_send(Ok(tail.to_vec())).expect("send");
+    drop(sending);
+    let echoed = held.await.expect("held request").assert_json(201);
+    assert_eq!(echoed["tags"][0].as_str().map(str::len), Some(600_000));
+    assert_eq!(body_bytes_in_flight(&gw).await, 0);
+    // With the budget free, the large body passes.
+    let passed = gw.post("/v1/echo", &big("c")).await.assert_json(201);
+    assert_eq!(passed["tags"][0].as_str().map(str::len), Some(600_000));
+    assert_eq!(fixture.calls("Echo"), 3);
 }

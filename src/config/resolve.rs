@@ -13,8 +13,8 @@ use super::{ConfigError, LogFormat, Settings};
 use crate::compile::CompileOptions;
 use crate::idempotency::StoreSpec;
 use crate::serve::{
-    CorsOptions, ServeOptions, Upstreams, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES,
-    MAX_URI_BYTES,
+    default_max_in_flight_bytes, CorsOptions, ServeOptions, Upstreams, DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES,
 };
 use crate::transcode::JsonOptions;
 use crate::upstream::RetryPolicy;
@@ -107,7 +107,7 @@ impl Settings {
                 .listen
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             workers,
-            options: self.serve_options(retry_attempts, forward_headers)?,
+            options: self.serve_options(retry_attempts, forward_headers, workers)?,
             idempotency: self.idempotency.unwrap_or_default(),
             header_read_timeout: self.header_read_timeout.unwrap_or(Duration::from_secs(10)),
             shutdown_grace: self.shutdown_grace.unwrap_or(Duration::from_secs(30)),
@@ -123,10 +123,22 @@ impl Settings {
         &self,
         retry_attempts: u32,
         forward_headers: Vec<HeaderName>,
+        workers: usize,
     ) -> Result<ServeOptions, ConfigError> {
+        let max_body_bytes = self.max_body_bytes.unwrap_or(4 * 1024 * 1024);
         Ok(ServeOptions {
             timeout: self.timeout.unwrap_or(Duration::from_secs(30)),
-            max_body_bytes: self.max_body_bytes.unwrap_or(4 * 1024 * 1024),
+            max_body_bytes,
+            max_in_flight_bytes: match self.max_in_flight_bytes {
+                Some(0) => {
+                    return Err(invalid(
+                        "max-in-flight-bytes",
+                        "must be at least 1".to_owned(),
+                    ))
+                }
+                Some(n) => n,
+                None => default_max_in_flight_bytes(max_body_bytes, workers),
+            },
             max_uri_bytes: match self.max_uri_bytes {
                 Some(n) if !(1..=MAX_URI_BYTES).contains(&n) => {
                     return Err(invalid(

@@ -112,6 +112,12 @@ pub struct Settings {
     /// Retry-After [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_concurrent_requests: Option<usize>,
+    /// Bytes of request bodies held at once, every worker together; a body
+    /// that does not fit gets 503 with Retry-After instead of growing the
+    /// gateway's memory [default: 2 × --max-body-bytes × --workers, at
+    /// least 1 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_in_flight_bytes: Option<usize>,
     /// The most a whole request may take, body included; 504 beyond. A
     /// streaming answer is bounded until its headers only [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]

@@ -118,6 +118,7 @@ impl Settings {
             max_concurrent_requests: over
                 .max_concurrent_requests
                 .or(self.max_concurrent_requests),
+            max_in_flight_bytes: over.max_in_flight_bytes.or(self.max_in_flight_bytes),
             request_timeout: over.request_timeout.or(self.request_timeout),
             header_read_timeout: over.header_read_timeout.or(self.header_read_timeout),
             shutdown_grace: over.shutdown_grace.or(self.shutdown_grace),

@@ -82,6 +82,10 @@ pub enum ServeError {
     /// More requests in flight than `max-concurrent-requests` allows.
     #[error("too many requests in flight; retry shortly")]
     Overloaded,
+    /// The request's body does not fit in what `max-in-flight-bytes` leaves
+    /// free.
+    #[error("too many request bodies in flight; retry shortly")]
+    BodiesInFlight,
     /// The whole request took longer than `request-timeout`.
     #[error("the request took longer than {0:?}")]
     RequestTimeout(std::time::Duration),
@@ -152,7 +156,9 @@ impl ServeError {
             ServeError::KeyInFlight => (Code::Aborted, StatusCode::CONFLICT),
             ServeError::KeyReused => (Code::InvalidArgument, StatusCode::UNPROCESSABLE_ENTITY),
             ServeError::Store(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
-            ServeError::Overloaded => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            ServeError::Overloaded | ServeError::BodiesInFlight => {
+                (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE)
+            }
             ServeError::RequestTimeout(_) => (Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT),
             ServeError::GivenUp => (Code::Unknown, StatusCode::BAD_GATEWAY),
         }
@@ -177,7 +183,7 @@ impl ServeError {
                 // Not sent: the same call with smaller headers may be run.
                 UpstreamError::MetadataTooLarge { .. } => true,
             },
-            ServeError::Store(_) | ServeError::Overloaded => true,
+            ServeError::Store(_) | ServeError::Overloaded | ServeError::BodiesInFlight => true,
             _ => false,
         }
     }
@@ -237,7 +243,7 @@ impl ServeError {
             HeaderValue::from_static("application/json"),
         );
         let details = match &self {
-            ServeError::Overloaded | ServeError::KeyInFlight => {
+            ServeError::Overloaded | ServeError::BodiesInFlight | ServeError::KeyInFlight => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 Vec::new()
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use http::uri::PathAndQuery;
 
+use super::body::BodyBudget;
 use super::metrics::Metrics;
 use super::{ServeOptions, Upstreams};
 use crate::compile::{Route, RouteId, RouteTable};
@@ -30,6 +31,9 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Permits for `max_concurrent_requests`, shared by every worker.
     pub limiter: Option<Arc<tokio::sync::Semaphore>>,
+    /// The request body bytes held now (`max_in_flight_bytes`), shared by
+    /// every worker.
+    pub body_budget: BodyBudget,
     /// One per route of `table`, in its order.
     serving: Vec<RouteServing>,
     /// The distinct upstreams, each with what identifies it (so that a
@@ -165,12 +169,15 @@ impl Shared {
         let limiter = options
             .max_concurrent_requests
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let metrics = Metrics::new();
+        let body_budget = BodyBudget::new(options.max_in_flight_bytes, metrics.body_bytes());
         Ok(Shared {
             table,
             options,
             openapi,
-            metrics: Metrics::new(),
+            metrics,
             limiter,
+            body_budget,
             store: Arc::new(MemoryStore::new()),
             serving,
             endpoints,
@@ -201,13 +208,20 @@ impl Shared {
     }
 
     /// Takes over what outlives a reload from the table serving before:
-    /// the idempotency store, the metrics and the concurrency permits.
+    /// the idempotency store, the metrics, the concurrency permits and the
+    /// body budget (a new limit starts a new budget, the bodies held in the
+    /// old one still shown by the same gauge).
     pub fn succeeding(mut self, before: &Shared) -> Shared {
         self.store = Arc::clone(&before.store);
         self.metrics = before.metrics.clone();
         if self.options.max_concurrent_requests == before.options.max_concurrent_requests {
             self.limiter = before.limiter.clone();
         }
+        self.body_budget = if self.options.max_in_flight_bytes == before.body_budget.limit() {
+            before.body_budget.clone()
+        } else {
+            BodyBudget::new(self.options.max_in_flight_bytes, self.metrics.body_bytes())
+        };
         self
     }
 }

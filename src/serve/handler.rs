@@ -160,11 +160,15 @@ async fn serve(
     if context.route.rpc.is_client_streaming() {
         return stream::client_streaming(context, stream_request, captures, body).await;
     }
+    // The body's bytes stay held until the request is answered: the body,
+    // the message built from it and the call made with it live that long.
+    let mut held = shared.body_budget.empty();
     let body = match context.route.body {
         Body::None => Bytes::new(),
         _ => {
             let limit = shared.options.max_body_bytes;
-            read_body(&parts.headers, body, limit, context.route.raw_request()).await?
+            let raw = context.route.raw_request();
+            read_body(&parts.headers, body, limit, raw, &mut held).await?
         }
     };
     let message = request_message(&context, &parts, &captures, &body)?;

@@ -6,8 +6,10 @@
 //! | `restgate_requests_total` | counter | `route`, `method`, `status` |
 //! | `restgate_request_duration_seconds` | histogram | `route`, `method` |
 //! | `restgate_requests_in_flight` | gauge | |
+//! | `restgate_request_body_bytes_in_flight` | gauge | |
 //! | `restgate_upstream_errors_total` | counter | `route`, `code` (gRPC code name, or `unavailable`/`deadline`) |
 //! | `restgate_upstream_retries_total` | counter | |
+//! | `restgate_upstream_connection_failures_total` | counter | `stage` (`connect`: could not be made; `broken`: closed with an error once made) |
 //! | `restgate_idempotency_replays_total` | counter | |
 //! | `restgate_log_lines_dropped_total` | counter | |
 //!
@@ -29,6 +31,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     in_flight: IntGauge,
+    body_bytes: IntGauge,
     upstream_errors: IntCounterVec,
     replays: IntCounter,
 }
@@ -75,6 +78,11 @@ impl Metrics {
         .unwrap_or_else(|e| unreachable!("valid metric: {e}"));
         let in_flight = IntGauge::new("restgate_requests_in_flight", "Requests being served now.")
             .unwrap_or_else(|e| unreachable!("valid metric: {e}"));
+        let body_bytes = IntGauge::new(
+            "restgate_request_body_bytes_in_flight",
+            "Bytes of request bodies held now, within max-in-flight-bytes.",
+        )
+        .unwrap_or_else(|e| unreachable!("valid metric: {e}"));
         let upstream_errors = IntCounterVec::new(
             Opts::new(
                 "restgate_upstream_errors_total",
@@ -92,6 +100,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(duration.clone()),
             Box::new(in_flight.clone()),
+            Box::new(body_bytes.clone()),
             Box::new(upstream_errors.clone()),
             Box::new(replays.clone()),
         ] {
@@ -104,6 +113,7 @@ impl Metrics {
             requests,
             duration,
             in_flight,
+            body_bytes,
             upstream_errors,
             replays,
         }
@@ -113,6 +123,11 @@ impl Metrics {
     pub fn in_flight(&self) -> InFlight {
         self.in_flight.inc();
         InFlight(self.in_flight.clone())
+    }
+
+    /// The gauge of request body bytes held, for the body budget.
+    pub fn body_bytes(&self) -> IntGauge {
+        self.body_bytes.clone()
     }
 
     /// Records one answered request.
@@ -159,6 +174,15 @@ impl Metrics {
         text.push_str(&format!(
             "restgate_log_lines_dropped_total {}\n",
             super::log_writer::lines_dropped()
+        ));
+        // So are connection failures, where connections are made.
+        let failures = crate::upstream::connection_failures();
+        text.push_str(&format!(
+            "# HELP restgate_upstream_connection_failures_total Upstream HTTP/2 connections that could not be made (stage=connect) or broke once made (stage=broken).\n\
+             # TYPE restgate_upstream_connection_failures_total counter\n\
+             restgate_upstream_connection_failures_total{{stage=\"connect\"}} {}\n\
+             restgate_upstream_connection_failures_total{{stage=\"broken\"}} {}\n",
+            failures.connect, failures.broken
         ));
         text
     }
@@ -220,5 +244,9 @@ mod tests {
         );
         assert!(text.contains("restgate_upstream_retries_total "), "{text}");
         assert!(text.contains("restgate_log_lines_dropped_total "), "{text}");
+        assert!(
+            text.contains(r#"restgate_upstream_connection_failures_total{stage="broken"} "#),
+            "{text}"
+        );
     }
 }

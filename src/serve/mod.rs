@@ -25,6 +25,7 @@ mod metrics;
 mod options;
 mod stream;
 
+pub use body::{default_max_in_flight_bytes, BodyBudget, Reservation};
 pub use error::ServeError;
 pub use gateway::{Gateway, RouteServing, SetupError, Shared};
 pub use lifecycle::{

@@ -47,6 +47,9 @@ pub struct ServeOptions {
     pub idempotency_ttl: Duration,
     /// Requests served at once; beyond it, 503 with `Retry-After`. `None`: no limit.
     pub max_concurrent_requests: Option<usize>,
+    /// Bytes of request bodies held at once, every worker together; a body
+    /// that does not fit is refused with 503 and `Retry-After`.
+    pub max_in_flight_bytes: usize,
     /// The most a whole request may take, body included; 504 beyond. A
     /// streaming answer is bounded until its headers only.
     pub request_timeout: Duration,
@@ -98,6 +101,10 @@ impl Default for ServeOptions {
             retry: RetryPolicy::default(),
             idempotency_ttl: crate::idempotency::DEFAULT_TTL,
             max_concurrent_requests: None,
+            max_in_flight_bytes: super::body::default_max_in_flight_bytes(
+                4 * 1024 * 1024,
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
             request_timeout: Duration::from_secs(60),
             access_log: true,
             metrics: true,

@@ -1,12 +1,14 @@
 //! A request body read whole: up to the size limit (413 beyond, the rest
-//! drained so the client sees the answer), a JSON media type unless the
-//! route takes a raw body (415 otherwise).
+//! drained so the client sees the answer), within the in-flight budget
+//! (503 beyond, drained too), a JSON media type unless the route takes a raw
+//! body (415 otherwise).
 
 use axum::body::Body as AxumBody;
 use bytes::Bytes;
 use http::{header, HeaderMap};
 use http_body_util::BodyExt;
 
+use super::Reservation;
 use crate::serve::ServeError;
 
 /// The most a refused body is read (and thrown away) before answering 413:
@@ -32,12 +34,16 @@ pub(in crate::serve) async fn drain(mut body: AxumBody) {
 }
 
 /// Reads a body up to `limit` bytes (413 beyond it): a JSON body (415 for
-/// another content type), or with `raw` a body of any content type.
+/// another content type), or with `raw` a body of any content type. Its
+/// bytes are held in `held` first — its whole `Content-Length` at once, else
+/// as they arrive — and a body that does not fit the budget is refused
+/// ([`ServeError::BodiesInFlight`]).
 pub(in crate::serve) async fn read_body(
     headers: &HeaderMap,
     mut body: AxumBody,
     limit: usize,
     raw: bool,
+    held: &mut Reservation,
 ) -> Result<Bytes, ServeError> {
     let length = headers
         .get(header::CONTENT_LENGTH)
@@ -57,7 +63,12 @@ pub(in crate::serve) async fn read_body(
         drain(body).await;
         return Err(ServeError::PayloadTooLarge(limit));
     }
-    let mut buffer = bytes::BytesMut::with_capacity(length.map_or(0, |n| n as usize));
+    let declared = length.map_or(0, |n| n as usize);
+    if !held.grow(declared) {
+        drain(body).await;
+        return Err(ServeError::BodiesInFlight);
+    }
+    let mut buffer = bytes::BytesMut::with_capacity(declared);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ServeError::BodyRead(e.to_string()))?;
         let Ok(data) = frame.into_data() else {
@@ -66,6 +77,11 @@ pub(in crate::serve) async fn read_body(
         if buffer.len() + data.len() > limit {
             drain(body).await;
             return Err(ServeError::PayloadTooLarge(limit));
+        }
+        let beyond = (buffer.len() + data.len()).saturating_sub(declared.max(buffer.len()));
+        if !held.grow(beyond) {
+            drain(body).await;
+            return Err(ServeError::BodiesInFlight);
         }
         buffer.extend_from_slice(&data);
     }

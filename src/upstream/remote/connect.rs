@@ -118,6 +118,7 @@ impl Remote {
                 Ok(sender)
             }
             Err(error) => {
+                super::failures::connect_failed();
                 let wait = slot.health.failed(self.now());
                 if slot.health.failures() == 1 {
                     tracing::warn!(upstream = %self.name, endpoint = %slot.address, %error, retry_in_ms = wait.as_millis() as u64, "upstream endpoint down");
@@ -178,6 +179,21 @@ impl Remote {
 /// a broken connection (503).
 const REPLY_HEADER_LIST_LIMIT: u32 = 1024 * 1024;
 
+/// The connection's flow-control window. h2 lets the small DATA frames it
+/// holds unread cost up to half of it (256 bytes counted per frame under
+/// 256 bytes) and closes the connection beyond (`ENHANCE_YOUR_CALM`,
+/// `too_many_data_frames`). A unary reply is one such frame, unread until
+/// the worker polls its call: with hyper's adaptive window (64 KiB to
+/// start) about 130 replies arriving at once during a burst of client
+/// connections closed the connection and failed every call on it. 8 MiB
+/// holds 16,384 unread replies; it also bounds what the service can send
+/// ahead of the gateway reading it.
+const CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
+
+/// Each call's flow-control window: a 2 MiB reply (or that much of a
+/// stream) flows without waiting for the gateway's window updates.
+const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
+
 /// The HTTP/2 client handshake over `io`, waiting for the server's first
 /// SETTINGS frame; the connection runs in a task. Gives the server's
 /// `SETTINGS_MAX_HEADER_LIST_SIZE`, if it stated one.
@@ -190,13 +206,15 @@ where
 {
     let (io, preface) = PrefaceReader::new(io);
     let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .adaptive_window(true)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .initial_stream_window_size(STREAM_WINDOW)
         .max_header_list_size(REPLY_HEADER_LIST_LIMIT)
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| format!("HTTP/2 handshake with {address} failed: {e}"))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
+            super::failures::broke();
             tracing::debug!(error = %e, %address, "upstream connection closed");
         }
     });

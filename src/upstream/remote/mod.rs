@@ -24,6 +24,15 @@
 //!   over another endpoint's connection, once; a call already written to a
 //!   connection that then broke answers `UNAVAILABLE`, since the service may
 //!   have seen it: [`retry`](super::retry) tries idempotent ones again.
+//!   Connections that could not be made or broke are counted
+//!   ([`connection_failures`], `restgate_upstream_connection_failures_total`).
+//! - **Flow control.** A connection's windows are fixed (see
+//!   `connect::CONNECTION_WINDOW`), large enough that a burst of calls whose
+//!   small replies all arrive before the worker reads them stays within
+//!   h2's allowance for buffered small DATA frames (half the connection
+//!   window, 256 bytes counted per small frame); past it h2 closes the
+//!   connection (`ENHANCE_YOUR_CALM`, `too_many_data_frames`) and fails every
+//!   call on it.
 //! - **Concurrent connecting.** A caller that finds an endpoint busy
 //!   connecting moves on to the next endpoint instead of waiting, and waits
 //!   for it only when nothing else is up: a blackholed endpoint costs
@@ -47,15 +56,18 @@
 //! The modules: `state` (the [`Remote`] and the checks of its spec),
 //! `target` (one URI of the spec), `pool` (the endpoints at one moment),
 //! `health` (an endpoint's backoff), `resolve` (names to pools) and
-//! `connect` (picking an endpoint and connecting to it).
+//! `connect` (picking an endpoint and connecting to it), `failures` (the
+//! counts of failed connections).
 
 mod connect;
+mod failures;
 mod health;
 mod pool;
 mod resolve;
 mod state;
 mod target;
 
+pub use failures::{connection_failures, ConnectionFailures};
 pub(super) use pool::Pool;
 pub(super) use state::Remote;
 

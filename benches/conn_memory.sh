@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Memory per idle keep-alive connection, and memory given back once connections close.
+#
+# Usage (from anywhere):
+#
+#   benches/conn_memory.sh [CONNECTIONS]      # default 10000
+#
+# What it does:
+#   1. cargo build --release --bin restgate --example example_service (skip with NO_BUILD=1;
+#      RESTGATE=PATH runs another gateway binary);
+#   2. raises this shell's open-file limit to what the connections need (ulimit -n; the hard limit
+#      must allow it);
+#   3. starts the example service and the gateway (restgate serve --access-log=false, its default
+#      workers), sends one GET /v1/users/1 (so the upstream connection exists), waits 1 s and reads
+#      the gateway's VmRSS: "idle";
+#   4. a python3 client opens CONNECTIONS HTTP/1.1 connections (at most 500 connecting at once), sends
+#      GET /v1/users/1 on each, reads each 200 and keeps every connection open and idle; VmRSS then is
+#      "open" (and VmHWM "peak");
+#   5. the client closes them all; after SETTLE seconds (default 5) VmRSS is "closed".
+#
+# Output, one line:
+#   connections N idle I kB open O kB peak P kB closed C kB per-connection (O-I)/N kB closed/idle X
+# The goals: per-connection <= 12 kB (half of grpc-gateway's ~23 kB), closed/idle <= 2.
+set -u -o pipefail
+
+N=${1:-10000}
+[[ $N =~ ^[0-9]+$ ]] && (( N >= 1 && N <= 30000 )) || { echo "conn_memory.sh: 1..30000 connections, not '$N'" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+rel=${CARGO_TARGET_DIR:-$root/target}/release
+gateway=${RESTGATE:-$rel/restgate}
+backend=$rel/examples/example_service
+BACKEND=127.0.0.1:${BACKEND_PORT:-50082}
+ADDR=127.0.0.1:${PORT:-8082}
+work=$(mktemp -d /tmp/restgate-conn-memory.XXXXXX)
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+command -v curl >/dev/null || { echo "conn_memory.sh: needs curl" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "conn_memory.sh: needs python3" >&2; exit 1; }
+need=$((N + 1024))
+if (( $(ulimit -n) < need )); then
+  ulimit -n "$need" 2>/dev/null || { echo "conn_memory.sh: cannot raise the open-file limit to $need (hard limit $(ulimit -Hn))" >&2; exit 1; }
+fi
+if [[ ${NO_BUILD:-0} != 1 ]]; then
+  (cd "$root" && nice -n 10 cargo build --release --locked --bin restgate --example example_service) || exit 1
+fi
+[[ -x $gateway && -x $backend ]] || { echo "conn_memory.sh: $gateway or $backend missing" >&2; exit 1; }
+
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
+wait_port() {
+  local i
+  for i in $(seq 1 150); do port_open "$1" && return 0; sleep 0.1; done
+  echo "conn_memory.sh: nothing listening on $1" >&2; return 1
+}
+
+"$backend" "$BACKEND" >"$work/backend.log" 2>&1 &
+pids+=($!)
+wait_port "$BACKEND" || exit 1
+"$gateway" serve --upstream "http://$BACKEND" --listen "$ADDR" --access-log=false >"$work/gateway.log" 2>&1 &
+gw=$!
+pids+=($gw)
+wait_port "$ADDR" || exit 1
+curl -s -m 5 -o /dev/null -X PUT -H 'content-type: application/json' --data '{"displayName":"idle"}' "http://$ADDR/v1/users/1"
+curl -s -m 5 -o /dev/null "http://$ADDR/v1/users/1"
+sleep 1
+idle=$(status_kb "$gw" VmRSS)
+
+mkfifo "$work/opened" "$work/close"
+python3 - "$ADDR" "$N" "$work/opened" "$work/close" <<'EOF' &
+import asyncio, sys
+host, port = sys.argv[1].rsplit(":", 1)
+n = int(sys.argv[2])
+REQUEST = f"GET /v1/users/1 HTTP/1.1\r\nHost: {sys.argv[1]}\r\n\r\n".encode()
+
+async def one(gate, held):
+    async with gate:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(REQUEST)
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise SystemExit(f"not a 200: {head[:40]!r}")
+        length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:"))
+        await reader.readexactly(length)
+        held.append(writer)
+
+async def main():
+    gate, held = asyncio.Semaphore(500), []
+    await asyncio.gather(*(one(gate, held) for _ in range(n)))
+    with open(sys.argv[3], "w") as f:
+        f.write(f"{len(held)}\n")
+    await asyncio.get_running_loop().run_in_executor(None, lambda: open(sys.argv[4]).read())
+    for w in held:
+        w.close()
+    await asyncio.gather(*(w.wait_closed() for w in held), return_exceptions=True)
+
+asyncio.run(main())
+EOF
+client=$!
+pids+=($client)
+opened=$(cat "$work/opened")
+sleep 1
+open=$(status_kb "$gw" VmRSS)
+peak=$(status_kb "$gw" VmHWM)
+echo close >"$work/close"
+wait "$client"
+sleep "${SETTLE:-5}"
+closed=$(status_kb "$gw" VmRSS)
+echo "# $(date -u +%FT%TZ) commit $(cd "$root" && git rev-parse --short HEAD) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "connections $opened idle $idle kB open $open kB peak $peak kB closed $closed kB" \
+  "per-connection $(awk -v o="$open" -v i="$idle" -v n="$opened" 'BEGIN {printf "%.1f", (o - i) / n}') kB" \
+  "closed/idle $(awk -v c="$closed" -v i="$idle" 'BEGIN {printf "%.2f", c / i}')"
