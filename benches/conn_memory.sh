@@ -7,7 +7,8 @@
 #
 # What it does:
 #   1. cargo build --release --bin restgate --example example_service (skip with NO_BUILD=1;
-#      RESTGATE=PATH runs another gateway binary);
+#      RESTGATE=PATH runs another gateway binary; PEER=1 runs grpc-gateway instead, built by
+#      benches/peer/build.sh from Debian's packages, in front of the same example service);
 #   2. raises this shell's open-file limit to what the connections need (ulimit -n; the hard limit
 #      must allow it);
 #   3. starts the example service and the gateway (restgate serve --access-log=false, its default
@@ -51,6 +52,10 @@ fi
 if [[ ${NO_BUILD:-0} != 1 ]]; then
   (cd "$root" && nice -n 10 cargo build --release --locked --bin restgate --example example_service) || exit 1
 fi
+if [[ ${PEER:-0} == 1 ]]; then
+  gateway=$root/target/peer/bin/grpc-gateway
+  [[ -x $gateway ]] || bash "$root/benches/peer/build.sh" || exit 1
+fi
 [[ -x $gateway && -x $backend ]] || { echo "conn_memory.sh: $gateway or $backend missing" >&2; exit 1; }
 
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
@@ -64,7 +69,11 @@ wait_port() {
 "$backend" "$BACKEND" >"$work/backend.log" 2>&1 &
 pids+=($!)
 wait_port "$BACKEND" || exit 1
-"$gateway" serve --upstream "http://$BACKEND" --listen "$ADDR" --access-log=false >"$work/gateway.log" 2>&1 &
+if [[ ${PEER:-0} == 1 ]]; then
+  "$gateway" "$BACKEND" "$ADDR" >"$work/gateway.log" 2>&1 &
+else
+  "$gateway" serve --upstream "http://$BACKEND" --listen "$ADDR" --access-log=false >"$work/gateway.log" 2>&1 &
+fi
 gw=$!
 pids+=($gw)
 wait_port "$ADDR" || exit 1
