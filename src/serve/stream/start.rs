@@ -171,11 +171,17 @@ where
     if !route.rpc.is_server_streaming() {
         return stream.whole(first, headers).await.map(Answered::Whole);
     }
-    let format = match request.system.alt {
+    let format = format(request);
+    Ok(Answered::Streamed(streamed(stream, format, first, headers)))
+}
+
+/// How a server stream is written: Server-Sent Events for `$alt=sse`, else
+/// what the request's `Accept` asks.
+fn format(request: &StreamRequest<'_>) -> Format {
+    match request.system.alt {
         Alt::Sse => Format::Sse,
         Alt::Json | Alt::Media => Format::of(&request.parts.headers),
-    };
-    Ok(Answered::Streamed(streamed(stream, format, first, headers)))
+    }
 }
 
 /// The streamed answer: `first` and the rest of the replies as lines or

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
 
+use super::lookup::{by_number, name_hash, names, slots};
 use super::wire::{tag, WireType};
 
 /// A scalar field type: how a value is written on the wire and in JSON.
@@ -205,7 +206,7 @@ pub(super) struct Message {
 }
 
 /// Dense number lookups up to this many numbers; beyond, a binary search.
-const DENSE_NUMBERS: u32 = 512;
+pub(super) const DENSE_NUMBERS: u32 = 512;
 
 impl Message {
     /// The field a JSON key names, trying field `hint` first: bodies
@@ -436,54 +437,6 @@ impl Builder {
             .insert(desc.full_name().to_owned(), index);
         index
     }
-}
-
-fn names(fields: &[Field]) -> Vec<(Box<[u8]>, u16)> {
-    let mut names: Vec<(Box<[u8]>, u16)> = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        names.push((f.json_name.as_bytes().into(), i as u16));
-    }
-    for (i, f) in fields.iter().enumerate() {
-        if !names.iter().any(|(n, _)| **n == *f.name.as_bytes()) {
-            names.push((f.name.as_bytes().into(), i as u16));
-        }
-    }
-    names.sort();
-    names
-}
-
-/// FNV-1a: short keys, no adversary worth more (a table per message type,
-/// filled from the descriptor, not from requests).
-#[inline]
-fn name_hash(key: &[u8]) -> u32 {
-    key.iter().fold(0x811c_9dc5u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
-}
-
-fn slots(names: &[(Box<[u8]>, u16)]) -> Vec<u16> {
-    let len = (names.len() * 2).next_power_of_two().max(2);
-    let mut slots = vec![u16::MAX; len];
-    for (i, (name, _)) in names.iter().enumerate() {
-        let mut slot = name_hash(name) as usize & (len - 1);
-        while slots[slot] != u16::MAX {
-            slot = (slot + 1) & (len - 1);
-        }
-        slots[slot] = i as u16;
-    }
-    slots
-}
-
-fn by_number(fields: &[Field]) -> Vec<u16> {
-    let max = fields.iter().map(|f| f.number).max().unwrap_or(0);
-    if max >= DENSE_NUMBERS {
-        return Vec::new();
-    }
-    let mut table = vec![u16::MAX; max as usize + 1];
-    for (i, f) in fields.iter().enumerate() {
-        table[f.number as usize] = i as u16;
-    }
-    table
 }
 
 /// `text` as a JSON string.

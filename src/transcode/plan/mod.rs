@@ -22,6 +22,7 @@ mod json_out;
 mod json_out_map;
 mod json_out_wkt;
 mod lexer;
+mod lookup;
 mod wire;
 mod write;
 
