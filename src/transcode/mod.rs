@@ -5,14 +5,16 @@
 //! fill no field: they choose how the reply is written.
 //!
 //! Knows fields, not sockets: nothing here does I/O. All proto3 JSON goes
-//! through [`json`], one narrow interface over prost-reflect's serde support,
-//! so a streaming transcoder can replace it later with the crate kept as the
-//! test oracle.
+//! through [`json`], one narrow interface over prost-reflect's serde support;
+//! [`plan`] is the compiled transcoder (JSON bytes ↔ wire bytes, no
+//! message in between) that keeps the same rules, with [`json`] as its test
+//! oracle.
 
 mod error;
 pub mod json;
 mod location;
 mod mask;
+pub mod plan;
 pub mod precondition;
 mod request;
 mod response;
@@ -22,6 +24,7 @@ mod system;
 pub use error::TranscodeError;
 pub use json::JsonOptions;
 pub use location::location;
+pub use plan::{MessagePlan, PlanCache};
 pub use request::{build_request, RequestParts};
 pub use response::{raw_reply, reply_body, status_details, RawBody};
 pub use system::{system_params, Alt, SystemParams};

@@ -5,8 +5,9 @@
 //!
 //! Answers JSON requests for `protobuf_test_messages.proto3.TestAllTypesProto3`
 //! (JSON in → protobuf or JSON out, protobuf in → JSON out) through
-//! `restgate::transcode::json`, the functions the gateway runs, with the
-//! gateway's options: unknown fields refused, except in the suite's
+//! `restgate::transcode::plan`, the compiled transcoder (JSON bytes ↔ wire
+//! bytes, no message in between: JSON → JSON goes through the wire), with
+//! the gateway's options: unknown fields refused, except in the suite's
 //! ignore-unknown category (`--ignore-unknown-fields`). Anything else (binary
 //! alone, proto2, editions, text format, JSPB) is answered `skipped`.
 
@@ -15,7 +16,7 @@ use std::path::Path;
 
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
-use restgate::transcode::{json, JsonOptions};
+use restgate::transcode::{JsonOptions, PlanCache};
 
 /// The message type whose JSON mapping is tested.
 const TEST_MESSAGE: &str = "protobuf_test_messages.proto3.TestAllTypesProto3";
@@ -46,6 +47,7 @@ pub(crate) fn pool(include: &Path) -> Result<DescriptorPool, String> {
 
 /// Serves requests until the runner closes stdin.
 pub(crate) fn serve(pool: &DescriptorPool) -> io::Result<()> {
+    let plans = PlanCache::new();
     let request_desc = message(pool, "conformance.ConformanceRequest")?;
     let response_desc = message(pool, "conformance.ConformanceResponse")?;
     let mut stdin = io::stdin().lock();
@@ -60,7 +62,7 @@ pub(crate) fn serve(pool: &DescriptorPool) -> io::Result<()> {
         stdin.read_exact(&mut frame)?;
         let request = DynamicMessage::decode(request_desc.clone(), frame.as_slice())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let (field, value) = answer(pool, &request);
+        let (field, value) = answer(pool, &plans, &request);
         let mut response = DynamicMessage::new(response_desc.clone());
         response.set_field_by_name(field, value);
         let bytes = response.encode_to_vec();
@@ -76,7 +78,11 @@ fn message(pool: &DescriptorPool, name: &str) -> io::Result<MessageDescriptor> {
 }
 
 /// The `ConformanceResponse.result` to send: its field name and value.
-fn answer(pool: &DescriptorPool, request: &DynamicMessage) -> (&'static str, Value) {
+fn answer(
+    pool: &DescriptorPool,
+    plans: &PlanCache,
+    request: &DynamicMessage,
+) -> (&'static str, Value) {
     let text = |name: &str| {
         request
             .get_field_by_name(name)
@@ -112,33 +118,31 @@ fn answer(pool: &DescriptorPool, request: &DynamicMessage) -> (&'static str, Val
         ..JsonOptions::default()
     };
 
+    let plan = plans.plan(&desc);
     let json_in = request.has_field_by_name("json_payload");
     let binary_in = request.has_field_by_name("protobuf_payload");
-    let parsed = match (json_in, binary_in, output) {
+    let wire = match (json_in, binary_in, output) {
         (true, _, PROTOBUF | JSON) => {
-            json::from_slice(desc, text("json_payload").as_bytes(), &options)
-                .map_err(|e| e.to_string())
+            let mut wire = Vec::new();
+            match plan.json_to_wire(text("json_payload").as_bytes(), &options, &mut wire) {
+                Ok(()) => wire,
+                Err(error) => return ("parse_error", Value::String(error.to_string())),
+            }
         }
-        (false, true, JSON) => {
-            let bytes = request
-                .get_field_by_name("protobuf_payload")
-                .and_then(|v| v.as_bytes().cloned())
-                .unwrap_or_default();
-            DynamicMessage::decode(desc, bytes).map_err(|e| e.to_string())
-        }
+        (false, true, JSON) => request
+            .get_field_by_name("protobuf_payload")
+            .and_then(|v| v.as_bytes().map(|b| b.to_vec()))
+            .unwrap_or_default(),
         _ => return skipped("not a JSON test"),
     };
-    let message = match parsed {
-        Ok(message) => message,
-        Err(error) => return ("parse_error", Value::String(error)),
-    };
     if output == PROTOBUF {
-        return (
-            "protobuf_payload",
-            Value::Bytes(message.encode_to_vec().into()),
-        );
+        return ("protobuf_payload", Value::Bytes(wire.into()));
     }
-    match json::to_vec(&message, &options).map(String::from_utf8) {
+    let mut json = Vec::new();
+    match plan
+        .wire_to_json(&wire, &options, &mut json)
+        .map(|()| String::from_utf8(json))
+    {
         Ok(Ok(json)) => ("json_payload", Value::String(json)),
         Ok(Err(error)) => ("serialize_error", Value::String(error.to_string())),
         Err(error) => ("serialize_error", Value::String(error.to_string())),

@@ -1,0 +1,376 @@
+//! Protobuf wire bytes → JSON text, driven by the plan: a message's records
+//! are read once into a shared stack (field index, position, value), put
+//! in field order (a stable sort, skipped when the wire already is), and
+//! each field written from its records: the last one for a singular scalar,
+//! all of them merged for a message, every item (packed runs or not) for a
+//! list, the last entry per key for a map, the last member for a oneof.
+//! Unknown fields are skipped.
+//!
+//! The options are `json::to_vec`'s: fields at their default left out
+//! unless `emit_unpopulated` (unset messages and oneofs never written),
+//! proto names instead of lowerCamelCase, enum numbers instead of names.
+
+use std::ops::Range;
+
+use super::compile::{Arena, Field, Message, MessagePlan, Scalar, Shape, Type};
+use super::fault::{At, Fault};
+use super::wire::{unzigzag32, unzigzag64, Reader, Record, WireType};
+use super::write;
+use crate::transcode::{JsonOptions, TranscodeError};
+
+/// Messages nested deeper than this are refused (prost's own bound).
+const MAX_DEPTH: usize = 100;
+
+/// One record of a message, with the index of its field in the plan.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Entry<'b> {
+    pub(super) field: u16,
+    pub(super) record: Record<'b>,
+    /// Where the record starts: later wins.
+    pub(super) pos: usize,
+}
+
+/// One transcoding of a reply.
+pub(super) struct Decoder<'p, 'b> {
+    pub(super) arena: &'p Arena,
+    pub(super) options: &'p JsonOptions,
+    pub(super) entries: Vec<Entry<'b>>,
+    pub(super) depth: usize,
+}
+
+impl MessagePlan {
+    /// Transcodes `wire`, the protobuf encoding of this plan's message,
+    /// into its JSON, appended to `out`; as
+    /// [`crate::transcode::json::to_vec`] writes it with the same
+    /// `options`, with the same refusals (a Timestamp or Duration out of
+    /// range, an Any of a type the pool lacks).
+    pub fn wire_to_json(
+        &self,
+        wire: &[u8],
+        options: &JsonOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TranscodeError> {
+        let start = out.len();
+        let mut decoder = Decoder {
+            arena: &self.arena,
+            options,
+            entries: Vec::new(),
+            depth: 0,
+        };
+        decoder.message(self.root, wire, out).map_err(|fault| {
+            out.truncate(start);
+            fault.into_reply()
+        })
+    }
+}
+
+/// Whether a record's wire type fits the field.
+fn fits(field: &Field, wire_type: WireType) -> bool {
+    match field.shape {
+        Shape::Map { .. } => wire_type == WireType::Len,
+        Shape::List if field.ty.packable() => {
+            wire_type == WireType::Len || wire_type == field.ty.wire_type()
+        }
+        _ => wire_type == field.ty.wire_type(),
+    }
+}
+
+impl<'b> Decoder<'_, 'b> {
+    /// Reads a message's records onto the stack, in field order; returns
+    /// their range (the caller truncates the stack back to its start).
+    pub(super) fn scan(&mut self, index: u32, bytes: &'b [u8]) -> Result<Range<usize>, Fault> {
+        let message = &self.arena.messages[index as usize];
+        let base = self.entries.len();
+        let mut reader = Reader::new(bytes);
+        let mut sorted = true;
+        let mut last = 0u16;
+        loop {
+            let pos = reader.position();
+            let Some(record) = reader.next().map_err(Fault::new)? else {
+                break;
+            };
+            let Some(i) = message.field_by_number(record.number) else {
+                continue;
+            };
+            let field = &message.fields[i];
+            if !fits(field, record.wire_type) {
+                let reason = format!("invalid wire type {:?}", record.wire_type);
+                return Err(Fault::new(reason).in_field(&field.json_name));
+            }
+            let field = i as u16;
+            sorted &= field >= last;
+            last = field;
+            self.entries.push(Entry { field, record, pos });
+        }
+        if !sorted {
+            self.entries[base..].sort_by_key(|e| e.field);
+        }
+        Ok(base..self.entries.len())
+    }
+
+    /// A message of type `index` as JSON (a well-known type in its own form).
+    pub(super) fn message(
+        &mut self,
+        index: u32,
+        bytes: &'b [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Fault::new(format!(
+                "messages nested deeper than {MAX_DEPTH}"
+            )));
+        }
+        self.depth += 1;
+        let result = match self.arena.messages[index as usize].well_known {
+            Some(well_known) => self.well_known(well_known, index, bytes, out),
+            None => {
+                out.push(b'{');
+                self.members(index, bytes, true, out)
+                    .map(|_| out.push(b'}'))
+            }
+        };
+        self.depth -= 1;
+        result
+    }
+
+    /// A message's fields, as members of an object already open (`first`:
+    /// nothing written in it yet); whether it is still empty.
+    pub(super) fn members(
+        &mut self,
+        index: u32,
+        bytes: &'b [u8],
+        mut first: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, Fault> {
+        let arena = self.arena;
+        let message = &arena.messages[index as usize];
+        let range = self.scan(index, bytes)?;
+        let mut at = range.start;
+        for (i, field) in message.fields.iter().enumerate() {
+            let start = at;
+            while at < range.end && usize::from(self.entries[at].field) == i {
+                at += 1;
+            }
+            let mut group = start..at;
+            if let (Some(oneof), false) = (field.oneof, group.is_empty()) {
+                group = self.oneof_winner(message, group, range.clone(), oneof);
+            }
+            let name = if self.options.proto_field_names {
+                &field.proto_key
+            } else {
+                &field.json_key
+            };
+            let written = if group.is_empty() {
+                !field.presence && self.options.emit_unpopulated
+            } else {
+                field.presence || self.options.emit_unpopulated || !self.is_default(field, &group)
+            };
+            if !written {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(name);
+            self.field(field, group, out).in_field(&field.json_name)?;
+        }
+        self.entries.truncate(range.start);
+        Ok(first)
+    }
+
+    /// Of a oneof member's records, those after the last record of another
+    /// member of the same oneof (none if another came last).
+    fn oneof_winner(
+        &self,
+        message: &Message,
+        group: Range<usize>,
+        all: Range<usize>,
+        oneof: u16,
+    ) -> Range<usize> {
+        let mine = self.entries[group.start].field;
+        let others_last = self.entries[all]
+            .iter()
+            .filter(|e| e.field != mine)
+            .filter(|e| message.fields[usize::from(e.field)].oneof == Some(oneof))
+            .map(|e| e.pos)
+            .max();
+        let Some(other) = others_last else {
+            return group;
+        };
+        let from = group
+            .clone()
+            .find(|&g| self.entries[g].pos > other)
+            .unwrap_or(group.end);
+        from..group.end
+    }
+
+    /// Whether a singular field without presence holds its default (and so
+    /// is left out).
+    fn is_default(&self, field: &Field, group: &Range<usize>) -> bool {
+        if field.shape != Shape::Single {
+            return false;
+        }
+        let record = self.entries[group.end - 1].record;
+        match field.ty {
+            Type::Message(_) => false,
+            Type::Scalar(Scalar::Double) => f64::from_bits(record.bits) == 0.0,
+            Type::Scalar(Scalar::Float) => f32::from_bits(record.bits as u32) == 0.0,
+            Type::Scalar(Scalar::String | Scalar::Bytes) => record.bytes.is_empty(),
+            Type::Scalar(Scalar::Int32 | Scalar::Sint32 | Scalar::Uint32) => {
+                record.bits as u32 == 0
+            }
+            Type::Enum(_) => record.bits as u32 == 0,
+            Type::Scalar(_) => record.bits == 0,
+        }
+    }
+
+    /// A field's value from its records (none: its default).
+    fn field(
+        &mut self,
+        field: &Field,
+        group: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        match field.shape {
+            Shape::Map { key, value } => self.map(key, value, group, out),
+            Shape::List => {
+                out.push(b'[');
+                let mut first = true;
+                for g in group {
+                    let record = self.entries[g].record;
+                    self.items(field.ty, record, &mut first, out)?;
+                }
+                out.push(b']');
+                Ok(())
+            }
+            Shape::Single if group.is_empty() => self.default(field.ty, out),
+            Shape::Single => match field.ty {
+                Type::Message(m) => self.merged(m, group, out),
+                ty => {
+                    let record = self.entries[group.end - 1].record;
+                    self.value(ty, record.bits, record.bytes, out)
+                }
+            },
+        }
+    }
+
+    /// A singular message from all its records, merged (their bytes
+    /// concatenated, as protobuf merges them).
+    pub(super) fn merged(
+        &mut self,
+        index: u32,
+        group: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        if group.len() == 1 {
+            let bytes = self.entries[group.start].record.bytes;
+            return self.message(index, bytes, out);
+        }
+        let joined: Vec<u8> = group
+            .flat_map(|g| self.entries[g].record.bytes.iter().copied())
+            .collect();
+        let mut inner = Decoder {
+            arena: self.arena,
+            options: self.options,
+            entries: Vec::new(),
+            depth: self.depth,
+        };
+        inner.message(index, &joined, out)
+    }
+
+    /// A list's items from one record: a packed run or one item.
+    fn items(
+        &mut self,
+        ty: Type,
+        record: Record<'b>,
+        first: &mut bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        if record.wire_type != WireType::Len || !ty.packable() {
+            if !std::mem::take(first) {
+                out.push(b',');
+            }
+            return self.value(ty, record.bits, record.bytes, out);
+        }
+        let width = match ty.wire_type() {
+            WireType::Fixed32 => 4,
+            WireType::Fixed64 => 8,
+            _ => 0,
+        };
+        let mut reader = Reader::new(record.bytes);
+        while !reader.at_end() {
+            let bits = match width {
+                0 => reader.varint(),
+                width => reader.fixed(width),
+            }
+            .map_err(Fault::new)?;
+            if !std::mem::take(first) {
+                out.push(b',');
+            }
+            self.value(ty, bits, &[], out)?;
+        }
+        Ok(())
+    }
+
+    /// One value of `ty`: `bits` for numbers, `bytes` for the rest.
+    pub(super) fn value(
+        &mut self,
+        ty: Type,
+        bits: u64,
+        bytes: &'b [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        match ty {
+            Type::Message(m) => self.message(m, bytes, out),
+            Type::Enum(e) => {
+                let e = &self.arena.enums[e as usize];
+                let number = bits as i32;
+                if e.null_value {
+                    out.extend_from_slice(b"null");
+                } else if let (false, Some(name)) =
+                    (self.options.enum_numbers, e.quoted_name(number))
+                {
+                    out.extend_from_slice(name);
+                } else {
+                    write::i64(out, number.into());
+                }
+                Ok(())
+            }
+            Type::Scalar(scalar) => scalar_value(scalar, bits, bytes, out),
+        }
+    }
+
+    /// The JSON of `ty`'s default value (an unpopulated field, a map entry
+    /// without its value).
+    pub(super) fn default(&mut self, ty: Type, out: &mut Vec<u8>) -> Result<(), Fault> {
+        self.value(ty, 0, &[], out)
+    }
+}
+
+/// A scalar's JSON (64-bit integers quoted).
+pub(super) fn scalar_value(
+    scalar: Scalar,
+    bits: u64,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Fault> {
+    match scalar {
+        Scalar::Double => write::f64(out, f64::from_bits(bits)),
+        Scalar::Float => write::f32(out, f32::from_bits(bits as u32)),
+        Scalar::Int32 | Scalar::Sfixed32 => write::i64(out, (bits as u32 as i32).into()),
+        Scalar::Sint32 => write::i64(out, unzigzag32(bits).into()),
+        Scalar::Uint32 | Scalar::Fixed32 => write::u64(out, bits as u32 as u64),
+        Scalar::Int64 | Scalar::Sfixed64 => write::quoted_i64(out, bits as i64),
+        Scalar::Sint64 => write::quoted_i64(out, unzigzag64(bits)),
+        Scalar::Uint64 | Scalar::Fixed64 => write::quoted_u64(out, bits),
+        Scalar::Bool => out.extend_from_slice(if bits != 0 { b"true" } else { b"false" }),
+        Scalar::String => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| Fault::new("invalid string value: data is not UTF-8 encoded"))?;
+            write::string(out, text);
+        }
+        Scalar::Bytes => write::base64(out, bytes),
+    }
+    Ok(())
+}

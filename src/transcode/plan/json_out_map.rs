@@ -1,0 +1,142 @@
+//! Map fields, wire → JSON: each entry's key (field 1) and value (field 2),
+//! either missing being its default, written as an object member; when a
+//! key comes twice, the last entry wins (as protobuf decodes maps), found
+//! after writing so that maps without repeated keys (all of them, from a
+//! protobuf encoder) cost no lookup table.
+
+use std::ops::Range;
+
+use super::compile::{Scalar, Type};
+use super::fault::Fault;
+use super::json_out::Decoder;
+use super::wire::{unzigzag32, unzigzag64, Reader, Record};
+use super::write;
+
+/// Where one member sits in the output: its key, then its value up to `end`.
+struct Span {
+    key: Range<usize>,
+    end: usize,
+}
+
+impl<'b> Decoder<'_, 'b> {
+    pub(super) fn map(
+        &mut self,
+        key: Scalar,
+        value: Type,
+        group: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        out.push(b'{');
+        let mut spans = Vec::with_capacity(group.len());
+        for (i, g) in group.enumerate() {
+            let (k, v) = entry(self.entries[g].record.bytes, key, value)?;
+            if i > 0 {
+                out.push(b',');
+            }
+            let key_start = out.len();
+            map_key(key, k, out)?;
+            let key_end = out.len();
+            out.push(b':');
+            let written = match v {
+                Some(r) => self.value(value, r.bits, r.bytes, out),
+                None => self.default(value, out),
+            };
+            if let Err(fault) = written {
+                let shown = String::from_utf8_lossy(&out[key_start..key_end]).into_owned();
+                return Err(fault.at_key(shown.trim_matches('"')));
+            }
+            spans.push(Span {
+                key: key_start..key_end,
+                end: out.len(),
+            });
+        }
+        keep_last(&spans, out);
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// A map entry's key and value records (`None`: not on the wire).
+fn entry(
+    bytes: &[u8],
+    key: Scalar,
+    value: Type,
+) -> Result<(Option<Record<'_>>, Option<Record<'_>>), Fault> {
+    let (mut k, mut v) = (None, None);
+    let mut reader = Reader::new(bytes);
+    while let Some(record) = reader.next().map_err(Fault::new)? {
+        let (slot, wire_type) = match record.number {
+            1 => (&mut k, key.wire_type()),
+            2 => (&mut v, value.wire_type()),
+            _ => continue,
+        };
+        if record.wire_type != wire_type {
+            return Err(Fault::new(format!(
+                "invalid wire type {:?} in a map entry",
+                record.wire_type
+            )));
+        }
+        *slot = Some(record);
+    }
+    Ok((k, v))
+}
+
+/// A map key as a JSON string.
+fn map_key(key: Scalar, record: Option<Record<'_>>, out: &mut Vec<u8>) -> Result<(), Fault> {
+    let (bits, bytes) = record.map_or((0, &[][..]), |r| (r.bits, r.bytes));
+    if key == Scalar::String {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Fault::new("invalid string value: data is not UTF-8 encoded"))?;
+        write::string(out, text);
+        return Ok(());
+    }
+    out.push(b'"');
+    match key {
+        Scalar::Bool => out.extend_from_slice(if bits != 0 { b"true" } else { b"false" }),
+        Scalar::Int32 | Scalar::Sfixed32 => write::i64(out, (bits as u32 as i32).into()),
+        Scalar::Sint32 => write::i64(out, unzigzag32(bits).into()),
+        Scalar::Uint32 | Scalar::Fixed32 => write::u64(out, bits as u32 as u64),
+        Scalar::Sint64 => write::i64(out, unzigzag64(bits)),
+        Scalar::Uint64 | Scalar::Fixed64 => write::u64(out, bits),
+        _ => write::i64(out, bits as i64),
+    }
+    out.push(b'"');
+    Ok(())
+}
+
+/// Drops the members whose key comes again later, keeping the order of the
+/// rest.
+fn keep_last(spans: &[Span], out: &mut Vec<u8>) {
+    let key = |s: &Span| &out[s.key.clone()];
+    let repeated = |i: usize| {
+        spans[i + 1..]
+            .iter()
+            .any(|later| key(later) == key(&spans[i]))
+    };
+    let dropped: Vec<bool> = if spans.len() <= 32 {
+        (0..spans.len()).map(repeated).collect()
+    } else {
+        let mut order: Vec<usize> = (0..spans.len()).collect();
+        order.sort_by(|&a, &b| key(&spans[a]).cmp(key(&spans[b])).then(a.cmp(&b)));
+        let mut dropped = vec![false; spans.len()];
+        for pair in order.windows(2) {
+            dropped[pair[0]] = key(&spans[pair[0]]) == key(&spans[pair[1]]);
+        }
+        dropped
+    };
+    if !dropped.contains(&true) {
+        return;
+    }
+    let Some(first) = spans.first() else {
+        return;
+    };
+    let written = out.split_off(first.key.start);
+    let base = first.key.start;
+    let mut any = false;
+    for (span, _) in spans.iter().zip(&dropped).filter(|(_, &d)| !d) {
+        if std::mem::replace(&mut any, true) {
+            out.push(b',');
+        }
+        out.extend_from_slice(&written[span.key.start - base..span.end - base]);
+    }
+}

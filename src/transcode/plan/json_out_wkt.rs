@@ -1,0 +1,254 @@
+//! The well-known types' wire bytes → their own JSON, with the refusals of
+//! `json/checks` and prost-reflect: a Timestamp outside years 1–9999 or
+//! with nanos out of 0..1e9, a Duration past ±10,000 years or with nanos
+//! of the wrong sign, a FieldMask path with no lowerCamelCase form, a
+//! `Value` holding a non-finite number, an Any of a type the pool lacks.
+//! An Any with neither type nor value is `{}`.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use super::compile::{Shape, Type, WellKnown};
+use super::fault::Fault;
+use super::json_out::{scalar_value, Decoder};
+use super::wire::Record;
+use super::write;
+
+/// Timestamps: 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z.
+const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+/// Durations: ±10,000 years.
+const DURATION_SECONDS: i64 = 315_576_000_000;
+const MAX_NANOS: i64 = 999_999_999;
+
+impl<'b> Decoder<'_, 'b> {
+    /// The last record of field `field` (an index into the plan's fields).
+    fn last(&self, range: &Range<usize>, field: u16) -> Option<Record<'b>> {
+        self.entries[range.clone()]
+            .iter()
+            .rev()
+            .find(|e| e.field == field)
+            .map(|e| e.record)
+    }
+
+    pub(super) fn well_known(
+        &mut self,
+        kind: WellKnown,
+        index: u32,
+        bytes: &'b [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        let range = self.scan(index, bytes)?;
+        let result = match kind {
+            WellKnown::Timestamp | WellKnown::Duration => {
+                let seconds = self.last(&range, 0).map_or(0, |r| r.bits as i64);
+                let nanos = self.last(&range, 1).map_or(0, |r| r.bits as i32);
+                time(kind == WellKnown::Timestamp, seconds, nanos, out)
+            }
+            WellKnown::FieldMask => self.field_mask(&range, out),
+            WellKnown::Struct | WellKnown::ListValue => {
+                let message = &self.arena.messages[index as usize];
+                let field = &message.fields[0];
+                match field.shape {
+                    Shape::Map { key, value } => self.map(key, value, range.clone(), out),
+                    _ => self.list_of(field.ty, range.clone(), out),
+                }
+            }
+            WellKnown::Value => self.value_kind(index, &range, out),
+            WellKnown::Wrapper(scalar) => {
+                let (bits, bytes) = self
+                    .last(&range, 0)
+                    .map_or((0, &[][..]), |r| (r.bits, r.bytes));
+                wrapper(scalar, bits, bytes, out)
+            }
+            WellKnown::Empty => {
+                out.extend_from_slice(b"{}");
+                Ok(())
+            }
+            WellKnown::Any => {
+                let url = self.last(&range, 0).map_or(&[][..], |r| r.bytes);
+                let value = self.last(&range, 1).map_or(&[][..], |r| r.bytes);
+                self.any(url, value, out)
+            }
+        };
+        self.entries.truncate(range.start);
+        result
+    }
+
+    fn list_of(&mut self, ty: Type, range: Range<usize>, out: &mut Vec<u8>) -> Result<(), Fault> {
+        out.push(b'[');
+        for (i, g) in range.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let record = self.entries[g].record;
+            self.value(ty, record.bits, record.bytes, out)
+                .map_err(|f| f.at_index(i))?;
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    fn field_mask(&self, range: &Range<usize>, out: &mut Vec<u8>) -> Result<(), Fault> {
+        let mut joined = String::new();
+        for entry in &self.entries[range.clone()] {
+            let path = std::str::from_utf8(entry.record.bytes)
+                .map_err(|_| Fault::new("invalid string value: data is not UTF-8 encoded"))?;
+            if !joined.is_empty() {
+                joined.push(',');
+            }
+            camel_path(&mut joined, path)
+                .ok_or_else(|| Fault::new("cannot roundtrip field name through camelcase"))?;
+        }
+        write::string(out, &joined);
+        Ok(())
+    }
+
+    /// A `Value`: its last kind (a Struct or list merged from its records
+    /// since another kind came last); none is `null`.
+    fn value_kind(
+        &mut self,
+        index: u32,
+        range: &Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
+        let entries = &self.entries[range.clone()];
+        let Some(last) = entries.iter().max_by_key(|e| e.pos).copied() else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        let others = entries
+            .iter()
+            .filter(|e| e.field != last.field)
+            .map(|e| e.pos)
+            .max();
+        let mine = range.clone().filter(|&g| {
+            let e = &self.entries[g];
+            e.field == last.field && others.is_none_or(|other| e.pos > other)
+        });
+        let group =
+            mine.clone().min().unwrap_or(range.start)..mine.max().map_or(range.start, |g| g + 1);
+        match (
+            last.field,
+            self.arena.messages[index as usize].fields[usize::from(last.field)].ty,
+        ) {
+            (0, _) => out.extend_from_slice(b"null"),
+            (1, _) => {
+                let number = f64::from_bits(last.record.bits);
+                if !number.is_finite() {
+                    return Err(Fault::new(
+                        "cannot serialize non-finite double in google.protobuf.Value",
+                    ));
+                }
+                write::f64(out, number);
+            }
+            (_, Type::Message(m)) => self.merged(m, group, out)?,
+            (_, ty) => self.value(ty, last.record.bits, last.record.bytes, out)?,
+        }
+        Ok(())
+    }
+
+    fn any(&mut self, url: &'b [u8], value: &'b [u8], out: &mut Vec<u8>) -> Result<(), Fault> {
+        if url.is_empty() && value.is_empty() {
+            out.extend_from_slice(b"{}");
+            return Ok(());
+        }
+        let url = std::str::from_utf8(url)
+            .map_err(|_| Fault::new("invalid string value: data is not UTF-8 encoded"))?;
+        let (_, name) = url.rsplit_once('/').ok_or_else(|| {
+            Fault::new(format!(
+                "unsupported type url '{url}': missing at least one '/'"
+            ))
+        })?;
+        let inner = *self
+            .arena
+            .by_name
+            .get(name)
+            .ok_or_else(|| Fault::new(format!("message '{name}' not found")))?;
+        out.extend_from_slice(b"{\"@type\":");
+        write::string(out, url);
+        if self.arena.messages[inner as usize].well_known.is_some() {
+            out.extend_from_slice(b",\"value\":");
+            self.message(inner, value, out)?;
+        } else {
+            self.members(inner, value, false, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// A Timestamp (RFC 3339, UTC) or Duration (`"1.5s"`), refused out of range.
+fn time(timestamp: bool, seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<(), Fault> {
+    let n = i64::from(nanos);
+    let mut text = String::with_capacity(32);
+    if timestamp {
+        if !TIMESTAMP_SECONDS.contains(&seconds) || !(0..=MAX_NANOS).contains(&n) {
+            return Err(Fault::new(format!(
+                "Timestamp {seconds}s {nanos}ns is out of range"
+            )));
+        }
+        let _ = write!(text, "{}", prost_types::Timestamp { seconds, nanos });
+    } else {
+        if seconds.abs() > DURATION_SECONDS
+            || n.abs() > MAX_NANOS
+            || seconds.signum() * n.signum() < 0
+        {
+            return Err(Fault::new(format!(
+                "Duration {seconds}s {nanos}ns is out of range"
+            )));
+        }
+        let _ = write!(text, "{}", prost_types::Duration { seconds, nanos });
+    }
+    write::string(out, &text);
+    Ok(())
+}
+
+/// A wrapper's value, as prost-reflect writes it: a float that is not
+/// finite is serde_json's `null` here (not the `"NaN"` of a float field).
+fn wrapper(
+    scalar: super::compile::Scalar,
+    bits: u64,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Fault> {
+    use super::compile::Scalar;
+    let non_finite = match scalar {
+        Scalar::Double => !f64::from_bits(bits).is_finite(),
+        Scalar::Float => !f32::from_bits(bits as u32).is_finite(),
+        _ => false,
+    };
+    if non_finite {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    scalar_value(scalar, bits, bytes, out)
+}
+
+/// A proto path (`user.display_name`) in lowerCamelCase, as prost-reflect
+/// writes it; `None` when the camel form would not read back to it.
+fn camel_path(out: &mut String, path: &str) -> Option<()> {
+    for (i, part) in path.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let mut upper_next = false;
+        for ch in part.chars() {
+            if ch.is_ascii_uppercase() {
+                return None;
+            }
+            if upper_next {
+                let upper = ch.to_ascii_uppercase();
+                if upper == ch {
+                    return None;
+                }
+                out.push(upper);
+                upper_next = false;
+            } else if ch == '_' {
+                upper_next = true;
+            } else {
+                out.push(ch);
+            }
+        }
+    }
+    Some(())
+}
