@@ -1,7 +1,8 @@
 //! [`Answer`]: a whole HTTP answer held in memory (status, headers, body),
 //! so that it can be stored for an idempotency key and replayed byte for
-//! byte; [`Answer::reply`], the one place that picks a successful call's
-//! status, `Location` and `ETag`; and [`Answered`], whole or streamed.
+//! byte; [`Answer::reply`] and [`Answer::wire_reply`] (a reply written by
+//! the compiled transcoder), which pick a successful call's status,
+//! `Location` and `ETag` in one place; and [`Answered`], whole or streamed.
 
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use prost_reflect::DynamicMessage;
 use super::ServeError;
 use crate::compile::{Captures, Route, RouteKind};
 use crate::idempotency::{Record, StoredHeader};
-use crate::transcode::{self, precondition, JsonOptions};
+use crate::transcode::{self, precondition, JsonOptions, MessagePlan};
 use crate::upstream::{self, Reply};
 
 /// A complete answer.
@@ -101,19 +102,21 @@ impl Answer {
         }
     }
 
-    /// The answer to a unary call's `reply`: its message as JSON (written
-    /// with `json`) or as a raw body; its `ETag`, metadata and trailers;
-    /// 201 with `Location` for a create, and for a replace the service
-    /// reports as a creation (the item is then the request's `path`).
-    pub(super) fn reply(
+    /// The answer to a unary call's `reply`, whose `message` is decoded:
+    /// its message as JSON (written with `json`) or as a raw body; its
+    /// `ETag`, metadata and trailers; 201 with `Location` for a create,
+    /// and for a replace the service reports as a creation (the item is
+    /// then the request's `path`).
+    pub(super) fn reply<M>(
         route: &Route,
         captures: &Captures,
         path: &str,
-        reply: &Reply,
+        reply: &Reply<M>,
+        message: &DynamicMessage,
         json: &JsonOptions,
     ) -> Result<Answer, ServeError> {
         let mut headers = HeaderMap::with_capacity(4);
-        let body = match transcode::raw_reply(route, &reply.message) {
+        let body = match transcode::raw_reply(route, message) {
             Some(raw) => {
                 let content_type = HeaderValue::from_str(&raw.content_type)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -125,36 +128,85 @@ impl Answer {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                transcode::reply_body(route, &reply.message, json)?.into()
+                transcode::reply_body(route, message, json)?.into()
             }
         };
-        if let Some(etag) = precondition::reply_etag(route, &reply.message)
-            .and_then(|e| HeaderValue::from_str(&e).ok())
-        {
-            headers.insert(header::ETAG, etag);
-        }
-        upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
-        upstream::response_headers(&mut headers, &reply.trailers, upstream::GRPC_TRAILER);
-        let created = reply
-            .headers
-            .get(upstream::CREATED_METADATA)
-            .is_some_and(|v| v == "true");
-        let (status, location) = match route.kind {
-            RouteKind::Create => (
-                StatusCode::CREATED,
-                location(route, captures, &reply.message),
-            ),
-            RouteKind::Replace if created => (StatusCode::CREATED, Some(path.to_owned())),
-            _ => (StatusCode::OK, None),
+        let etag = precondition::reply_etag(route, message);
+        let location = || location(route, captures, message);
+        Ok(finish(route, path, reply, headers, body, etag, location))
+    }
+
+    /// [`Answer::reply`] for a reply kept as its protobuf encoding `wire`,
+    /// written as JSON by the route's compiled `plan` (the route fits
+    /// [`transcode::wire_reply_fits`]). `None` when the plan refuses the
+    /// bytes: the caller then decodes them, so that the answer (or the
+    /// error) is the decoded path's.
+    pub(super) fn wire_reply<M>(
+        route: &Route,
+        path: &str,
+        reply: &Reply<M>,
+        wire: &[u8],
+        plan: &MessagePlan,
+        json: &JsonOptions,
+    ) -> Option<Answer> {
+        let mut body = Vec::with_capacity(wire.len() * 2 + 16);
+        plan.wire_to_json(wire, json, &mut body).ok()?;
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let etag = precondition::wire_reply_etag(&route.rpc.output(), wire);
+        let location = || {
+            // No item URI on a route that fits: nothing to build.
+            tracing::debug!(rpc = %route.rpc_name(), "create answered without Location");
+            None
         };
-        if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-            headers.insert(header::LOCATION, value);
-        }
-        Ok(Answer {
-            status,
+        Some(finish(
+            route,
+            path,
+            reply,
             headers,
-            body,
-        })
+            body.into(),
+            etag,
+            location,
+        ))
+    }
+}
+
+/// The answer with `body` (its `Content-Type` in `headers`): `etag`, the
+/// reply's metadata and trailers, and the status (201 with `location()`
+/// for a create, 201 with `path` for a replace that created).
+fn finish<M>(
+    route: &Route,
+    path: &str,
+    reply: &Reply<M>,
+    mut headers: HeaderMap,
+    body: Bytes,
+    etag: Option<String>,
+    location: impl FnOnce() -> Option<String>,
+) -> Answer {
+    if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        headers.insert(header::ETAG, etag);
+    }
+    upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
+    upstream::response_headers(&mut headers, &reply.trailers, upstream::GRPC_TRAILER);
+    let created = reply
+        .headers
+        .get(upstream::CREATED_METADATA)
+        .is_some_and(|v| v == "true");
+    let (status, location) = match route.kind {
+        RouteKind::Create => (StatusCode::CREATED, location()),
+        RouteKind::Replace if created => (StatusCode::CREATED, Some(path.to_owned())),
+        _ => (StatusCode::OK, None),
+    };
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, value);
+    }
+    Answer {
+        status,
+        headers,
+        body,
     }
 }
 

@@ -13,6 +13,7 @@ use super::metrics::Metrics;
 use super::{ServeOptions, Upstreams};
 use crate::compile::{Route, RouteId, RouteTable};
 use crate::idempotency::{IdempotencyStore, MemoryStore};
+use crate::transcode::{self, MessagePlan, PlanCache};
 use crate::upstream::{Endpoint, LocalService, RemoteSpec, Upstream, UpstreamError};
 
 /// What every worker shares: the table, the options, and for each route
@@ -51,6 +52,10 @@ pub struct RouteServing {
     pub timeout: Duration,
     /// Which of [`Shared`]'s upstreams serves it.
     upstream: usize,
+    /// The compiled transcoder of its reply type, when its unary replies
+    /// are written as JSON straight from their protobuf encoding
+    /// ([`transcode::wire_reply_fits`]); else replies are decoded.
+    pub reply_plan: Option<Arc<MessagePlan>>,
 }
 
 /// What identifies an upstream: routes with equal keys share one (its
@@ -132,6 +137,7 @@ impl Shared {
     ) -> Result<Shared, SetupError> {
         let mut endpoints: Vec<(UpstreamKey, Endpoint)> = Vec::new();
         let mut serving = Vec::with_capacity(table.routes().len());
+        let plans = PlanCache::new();
         for route in table.routes() {
             let service = route.rpc.parent_service();
             let (key, endpoint) = endpoint_of(service.full_name())
@@ -151,10 +157,15 @@ impl Shared {
             let path = format!("/{}/{}", service.full_name(), route.rpc.name());
             let grpc_path = PathAndQuery::try_from(path)
                 .unwrap_or_else(|e| unreachable!("proto names are valid paths: {e}"));
+            let reply_plan = (transcode::wire_reply_fits(route)
+                && !route.rpc.is_client_streaming()
+                && !route.rpc.is_server_streaming())
+            .then(|| plans.plan(&route.rpc.output()));
             serving.push(RouteServing {
                 grpc_path,
                 timeout,
                 upstream,
+                reply_plan,
             });
         }
         let openapi_options = crate::openapi::OpenApiOptions {

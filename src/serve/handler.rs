@@ -10,6 +10,7 @@
 //! (client streaming) or once the request message is built (server
 //! streaming).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -29,7 +30,7 @@ use super::stream::{self, StreamRequest};
 use super::{limits, Gateway, ServeError};
 use crate::compile::{Body, Captures, Lookup, RouteId};
 use crate::transcode::{self, precondition, JsonOptions, RequestParts};
-use crate::upstream;
+use crate::upstream::{self, ReplyMessage, UpstreamError};
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
@@ -274,6 +275,7 @@ impl Unary<'_> {
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE
         );
         let (target, path) = context.target();
+        let plan = context.serving.reply_plan.as_deref();
         let request = upstream::Call {
             path: path.clone(),
             request: message,
@@ -281,10 +283,28 @@ impl Unary<'_> {
             reply: context.route.rpc.output(),
             timeout: context.deadline(),
         };
-        let reply = upstream::call(target, request, idempotent, &options.retry)
-            .await
-            .map_err(|error| context.failed(error))?;
+        let reply =
+            upstream::call_with(target, request, plan.is_some(), idempotent, &options.retry)
+                .await
+                .map_err(|error| context.failed(error))?;
         let path = self.parts.uri.path();
-        Answer::reply(context.route, self.captures, path, &reply, &self.json)
+        let route = context.route;
+        let message = match (&reply.message, plan) {
+            (ReplyMessage::Decoded(message), _) => Cow::Borrowed(message),
+            (ReplyMessage::Wire(wire), plan) => {
+                let written = plan.and_then(|plan| {
+                    Answer::wire_reply(route, path, &reply, wire, plan, &self.json)
+                });
+                if let Some(answer) = written {
+                    return Ok(answer);
+                }
+                // Refused: decoded as the codec would have, for its answer.
+                let output = route.rpc.output();
+                let decoded = DynamicMessage::decode(output.clone(), wire.as_ref());
+                let status = |e| UpstreamError::Status(upstream::undecodable(&output, &e));
+                Cow::Owned(decoded.map_err(|e| context.failed(status(e)))?)
+            }
+        };
+        Answer::reply(route, self.captures, path, &reply, &message, &self.json)
     }
 }

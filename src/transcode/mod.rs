@@ -20,11 +20,12 @@ mod request;
 mod response;
 mod scalar;
 mod system;
+mod wire_field;
 
 pub use error::TranscodeError;
 pub use json::JsonOptions;
 pub use location::location;
 pub use plan::{MessagePlan, PlanCache};
 pub use request::{build_request, RequestParts};
-pub use response::{raw_reply, reply_body, status_details, RawBody};
+pub use response::{raw_reply, reply_body, status_details, wire_reply_fits, RawBody};
 pub use system::{system_params, Alt, SystemParams};

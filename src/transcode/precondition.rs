@@ -70,11 +70,32 @@ pub fn reply_etag(route: &Route, reply: &DynamicMessage) -> Option<String> {
     }
 }
 
+/// Whether [`wire_reply_etag`] reads the `ETag` of replies of type `reply`
+/// as [`reply_etag`] would: their `etag` field, if any, is in no oneof
+/// (another member given after it would clear it).
+pub fn wire_etag_readable(reply: &MessageDescriptor) -> bool {
+    etag_field(reply).is_none_or(|f| f.containing_oneof().is_none())
+}
+
+/// [`reply_etag`] for a route with no `response_body`, read straight from
+/// the reply's protobuf encoding `wire` (of type `reply`).
+pub fn wire_reply_etag(reply: &MessageDescriptor, wire: &[u8]) -> Option<String> {
+    let field = etag_field(reply)?;
+    quoted(super::wire_field::last_string(wire, field.number())?)
+}
+
 /// The resource's non-empty `etag` field, quoted as a strong tag.
 fn resource_etag(resource: &DynamicMessage) -> Option<String> {
     let field = etag_field(&prost_reflect::ReflectMessage::descriptor(resource))?;
     let value = resource.get_field(&field);
-    let tag = value.as_str().filter(|t| !t.is_empty())?;
+    quoted(value.as_str()?)
+}
+
+/// A non-empty tag, quoted as a strong tag unless it is quoted already.
+fn quoted(tag: &str) -> Option<String> {
+    if tag.is_empty() {
+        return None;
+    }
     Some(if tag.starts_with('"') || tag.starts_with("W/\"") {
         tag.to_owned()
     } else {

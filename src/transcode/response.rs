@@ -7,7 +7,7 @@ use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, Kind, ReflectMessage};
 
 use super::{json, JsonOptions, TranscodeError};
-use crate::compile::Route;
+use crate::compile::{Route, RouteKind};
 
 /// The JSON body for a successful reply: the whole message, or with
 /// `response_body` just that field.
@@ -46,6 +46,18 @@ pub fn reply_body(
             serde_json::to_vec(&inner).map_err(|e| TranscodeError::Reply(e.to_string()))
         }
     }
+}
+
+/// Whether a reply of `route` can be answered from its protobuf encoding
+/// by the compiled transcoder: JSON of the whole message (no
+/// `response_body`, no `google.api.HttpBody`), an `ETag` that
+/// [`super::precondition::wire_reply_etag`] reads, and no `Location` built
+/// from reply fields (a create with an item URI).
+pub fn wire_reply_fits(route: &Route) -> bool {
+    route.response_body.is_none()
+        && !route.raw_reply()
+        && !(route.kind == RouteKind::Create && route.location.is_some())
+        && super::precondition::wire_etag_readable(&route.rpc.output())
 }
 
 /// A raw answer body: what a `google.api.HttpBody` reply carries.

@@ -13,6 +13,7 @@ use http::{HeaderMap, Uri};
 use hyper::client::conn::http2::SendRequest;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::body::Body;
+use tonic::codec::Codec;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
@@ -20,11 +21,12 @@ use super::progress::{Progress, Watched};
 use super::remote::{Pool, Remote};
 use super::{DynamicCodec, RemoteSpec, UpstreamError};
 
-/// A successful unary reply.
+/// A successful unary reply: its message decoded ([`DynamicMessage`]) or
+/// as the call's codec reads it ([`ReplyMessage`] for [`UnaryCodec`]).
 #[derive(Debug)]
-pub struct Reply {
+pub struct Reply<M = DynamicMessage> {
     /// The reply message.
-    pub message: DynamicMessage,
+    pub message: M,
     /// The reply's header metadata.
     pub headers: HeaderMap,
     /// The reply's trailers (without `grpc-status`/`grpc-message`).
@@ -128,6 +130,24 @@ impl Upstream {
         reply: MessageDescriptor,
         timeout: Duration,
     ) -> Result<Reply, UpstreamError> {
+        let codec = DynamicCodec::new(reply);
+        self.unary_with(path, request, metadata, codec, timeout)
+            .await
+    }
+
+    /// [`Upstream::unary`], the reply read by `codec`.
+    pub async fn unary_with<C>(
+        &self,
+        path: PathAndQuery,
+        request: DynamicMessage,
+        metadata: MetadataMap,
+        reply: C,
+        timeout: Duration,
+    ) -> Result<Reply<C::Decode>, UpstreamError>
+    where
+        C: Codec<Encode = DynamicMessage> + Send + 'static,
+        C::Decode: Sync,
+    {
         let mut request =
             tonic::Request::from_parts(metadata, tonic::Extensions::default(), request);
         request.set_timeout(timeout);
@@ -200,13 +220,15 @@ impl Upstream {
 /// One unary call over any gRPC transport. Unary on the wire, read as a
 /// stream so that header metadata and trailers stay apart (tonic's unary
 /// helper merges them).
-async fn unary_over<T>(
+async fn unary_over<T, C>(
     mut grpc: tonic::client::Grpc<T>,
     path: PathAndQuery,
     request: tonic::Request<DynamicMessage>,
-    reply: MessageDescriptor,
-) -> Result<Reply, UpstreamError>
+    reply: C,
+) -> Result<Reply<C::Decode>, UpstreamError>
 where
+    C: Codec<Encode = DynamicMessage> + Send + 'static,
+    C::Decode: Sync,
     T: tonic::client::GrpcService<Body>,
     T::Error: Into<tonic::codegen::StdError>,
     T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -216,7 +238,7 @@ where
         .await
         .map_err(|e| UpstreamError::Unavailable(e.into().to_string()))?;
     let response = grpc
-        .server_streaming(request, path, DynamicCodec::new(reply))
+        .server_streaming(request, path, reply)
         .await
         .map_err(UpstreamError::Status)?;
     let (headers, mut stream, _) = response.into_parts();

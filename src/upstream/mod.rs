@@ -23,13 +23,13 @@ mod status;
 mod stream;
 mod tls;
 
-pub use codec::DynamicCodec;
+pub use codec::{undecodable, DynamicCodec, ReplyMessage, UnaryCodec};
 pub use connection::{Channel, Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};
 pub use reflection::{fetch_descriptors, reflected_input, Reason, ReflectionError};
 pub use remote::{connection_failures, ConnectionFailures};
-pub use retry::{call, retries_total, Call, RetryPolicy};
+pub use retry::{call, call_with, retries_total, Call, RetryPolicy};
 pub use spec::{RemoteSpec, TlsSettings};
 pub use status::{code_name, http_status};
 pub use stream::ReplyStream;

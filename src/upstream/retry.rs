@@ -11,7 +11,7 @@ use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::metadata::MetadataMap;
 use tonic::Code;
 
-use super::{Reply, Upstream, UpstreamError};
+use super::{Reply, ReplyMessage, UnaryCodec, Upstream, UpstreamError};
 
 /// Retries made since start, for metrics.
 static RETRIES: AtomicU64 = AtomicU64::new(0);
@@ -89,6 +89,30 @@ pub async fn call(
     idempotent: bool,
     policy: &RetryPolicy,
 ) -> Result<Reply, UpstreamError> {
+    let desc = call.reply.clone();
+    let reply = call_with(upstream, call, false, idempotent, policy).await?;
+    let message = match reply.message {
+        ReplyMessage::Decoded(message) => message,
+        // Not asked for; decoded all the same.
+        ReplyMessage::Wire(wire) => DynamicMessage::decode(desc.clone(), wire)
+            .map_err(|e| UpstreamError::Status(super::undecodable(&desc, &e)))?,
+    };
+    Ok(Reply {
+        message,
+        headers: reply.headers,
+        trailers: reply.trailers,
+    })
+}
+
+/// [`call`], keeping the reply's protobuf encoding undecoded
+/// ([`ReplyMessage::Wire`]) when `wire_reply`.
+pub async fn call_with(
+    upstream: &Upstream,
+    call: Call,
+    wire_reply: bool,
+    idempotent: bool,
+    policy: &RetryPolicy,
+) -> Result<Reply<ReplyMessage>, UpstreamError> {
     let Call {
         path,
         mut request,
@@ -96,6 +120,7 @@ pub async fn call(
         reply,
         timeout,
     } = call;
+    let codec = UnaryCodec::new(reply, wire_reply);
     let deadline = Instant::now() + timeout;
     let attempts = if idempotent {
         policy.attempts.max(1)
@@ -124,7 +149,7 @@ pub async fn call(
             (request.clone(), metadata.clone())
         };
         let result = upstream
-            .unary(path.clone(), sent, sent_metadata, reply.clone(), remaining)
+            .unary_with(path.clone(), sent, sent_metadata, codec.clone(), remaining)
             .await;
         let error = match result {
             Ok(reply) => return Ok(reply),
