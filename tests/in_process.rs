@@ -89,24 +89,7 @@ async fn streaming_methods_stream_in_process() {
     use tokio::sync::mpsc;
     const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
-    let state = ExampleState::new();
-    let (users, accounts, blogs) = state.services();
-    let app = InProcess::new(restgate::pb::DESCRIPTOR_SET)
-        .expect("the bundled descriptor set compiles")
-        .service(users)
-        .service(accounts)
-        .service(blogs)
-        .router()
-        .expect("router");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(WAIT)
-        .build()
-        .unwrap();
-    let base = format!("http://{addr}");
+    let (base, http) = serve_example(WAIT).await;
 
     // Client streaming: two lines, one answer.
     let imported = http
@@ -236,23 +219,7 @@ async fn in_process_follows_google_api_creates() {
 /// the line failed. It is always the line's 400.
 #[tokio::test]
 async fn a_bad_ndjson_line_in_process_is_always_a_400() {
-    let state = ExampleState::new();
-    let (users, accounts, blogs) = state.services();
-    let rest = InProcess::new(restgate::pb::DESCRIPTOR_SET)
-        .expect("the bundled descriptor set compiles")
-        .service(users)
-        .service(accounts)
-        .service(blogs)
-        .router()
-        .expect("router");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, rest).await });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let (base, http) = serve_example(std::time::Duration::from_secs(20)).await;
     // Client streaming (a good line, then a bad one) and bidirectional.
     let cases = [
         (
@@ -265,7 +232,7 @@ async fn a_bad_ndjson_line_in_process_is_always_a_400() {
     for (method, body, says) in cases {
         for attempt in 0..50 {
             let reply = http
-                .post(format!("http://{addr}/v1/users:{method}"))
+                .post(format!("{base}/v1/users:{method}"))
                 .header("content-type", "application/x-ndjson")
                 .body(body)
                 .send()
@@ -282,4 +249,28 @@ async fn a_bad_ndjson_line_in_process_is_always_a_400() {
             );
         }
     }
+}
+
+/// The bundled example's REST routes served in process on 127.0.0.1 (REST
+/// only, one fresh state), and a client whose requests give up after
+/// `timeout`: its base URL and the client.
+async fn serve_example(timeout: std::time::Duration) -> (String, reqwest::Client) {
+    let state = ExampleState::new();
+    let (users, accounts, blogs) = state.services();
+    let rest = InProcess::new(restgate::pb::DESCRIPTOR_SET)
+        .expect("the bundled descriptor set compiles")
+        .service(users)
+        .service(accounts)
+        .service(blogs)
+        .router()
+        .expect("router");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, rest).await });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    (format!("http://{addr}"), http)
 }
