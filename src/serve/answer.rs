@@ -143,6 +143,7 @@ impl Answer {
     /// error) is the decoded path's.
     pub(super) fn wire_reply<M>(
         route: &Route,
+        captures: &Captures,
         path: &str,
         reply: &Reply<M>,
         wire: &[u8],
@@ -158,9 +159,11 @@ impl Answer {
         );
         let etag = precondition::wire_reply_etag(&route.rpc.output(), wire);
         let location = || {
-            // No item URI on a route that fits: nothing to build.
-            tracing::debug!(rpc = %route.rpc_name(), "create answered without Location");
-            None
+            let location = transcode::wire_location(route, captures, wire);
+            if location.is_none() {
+                tracing::debug!(rpc = %route.rpc_name(), "create answered without Location");
+            }
+            location
         };
         Some(finish(
             route,

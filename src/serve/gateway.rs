@@ -13,7 +13,7 @@ use super::metrics::Metrics;
 use super::{ServeOptions, Upstreams};
 use crate::compile::{Route, RouteId, RouteTable};
 use crate::idempotency::{IdempotencyStore, MemoryStore};
-use crate::transcode::{self, MessagePlan, PlanCache};
+use crate::transcode::{self, MessagePlan, PlanCache, RequestPlan};
 use crate::upstream::{Endpoint, LocalService, RemoteSpec, Upstream, UpstreamError};
 
 /// What every worker shares: the table, the options, and for each route
@@ -56,6 +56,10 @@ pub struct RouteServing {
     /// are written as JSON straight from their protobuf encoding
     /// ([`transcode::wire_reply_fits`]); else replies are decoded.
     pub reply_plan: Option<Arc<MessagePlan>>,
+    /// How its unary requests are written as wire bytes by the compiled
+    /// transcoder, when they are ([`RequestPlan::for_route`]); else they are
+    /// built as a message.
+    pub request_plan: Option<RequestPlan>,
 }
 
 /// What identifies an upstream: routes with equal keys share one (its
@@ -166,6 +170,7 @@ impl Shared {
                 timeout,
                 upstream,
                 reply_plan,
+                request_plan: RequestPlan::for_route(route, &plans),
             });
         }
         let openapi_options = crate::openapi::OpenApiOptions {

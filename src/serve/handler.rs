@@ -30,7 +30,7 @@ use super::stream::{self, StreamRequest};
 use super::{limits, Gateway, ServeError};
 use crate::compile::{Body, Captures, Lookup, RouteId};
 use crate::transcode::{self, precondition, JsonOptions, RequestParts};
-use crate::upstream::{self, ReplyMessage, UpstreamError};
+use crate::upstream::{self, ReplyMessage, RequestMessage, UpstreamError};
 
 /// Serves one request; always answers, with `X-Request-Id` set. Counts it
 /// in the metrics and, when enabled, logs one line for it.
@@ -172,10 +172,11 @@ async fn serve(
             read_body(&parts.headers, body, limit, raw, &mut held).await?
         }
     };
-    let message = request_message(&context, &parts, &captures, &body)?;
     if streaming {
+        let message = request_message(&context, &parts, &captures, &body)?;
         return stream::server_streaming(context, stream_request, message).await;
     }
+    let message = unary_request(&context, &parts, &captures, &body)?;
     let reply = system.reply_options(&shared.options.json);
     let unary = Unary {
         context,
@@ -200,28 +201,56 @@ fn request_message(
     body: &Bytes,
 ) -> Result<DynamicMessage, ServeError> {
     let route = context.route;
-    let mut message = transcode::build_request(
-        route,
-        RequestParts {
-            captures,
-            query: parts.uri.query(),
-            body,
-            content_type: parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        },
-        &context.gateway.shared.options.json,
-    )?;
-    if let Some(tag) = parts
+    let options = &context.gateway.shared.options.json;
+    let mut message =
+        transcode::build_request(route, request_parts(parts, captures, body), options)?;
+    if let Some(tag) = if_match(parts) {
+        precondition::apply_if_match(route, &mut message, tag);
+    }
+    Ok(message)
+}
+
+/// A unary call's request: written as wire bytes by the route's compiled
+/// transcoder when it has one, else built as [`request_message`] does.
+fn unary_request(
+    context: &CallContext<'_>,
+    parts: &Parts,
+    captures: &Captures,
+    body: &Bytes,
+) -> Result<RequestMessage, ServeError> {
+    let Some(plan) = &context.serving.request_plan else {
+        return request_message(context, parts, captures, body).map(RequestMessage::Dynamic);
+    };
+    let options = &context.gateway.shared.options.json;
+    let request = request_parts(parts, captures, body);
+    let wire = plan.build(context.route, request, if_match(parts), options)?;
+    Ok(RequestMessage::Wire(wire))
+}
+
+/// What the request message is built from.
+fn request_parts<'a>(
+    parts: &'a Parts,
+    captures: &'a Captures,
+    body: &'a Bytes,
+) -> RequestParts<'a> {
+    RequestParts {
+        captures,
+        query: parts.uri.query(),
+        body,
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    }
+}
+
+/// The entity tag of the request's `If-Match`, when it names one.
+fn if_match(parts: &Parts) -> Option<&str> {
+    parts
         .headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .and_then(precondition::if_match_tag)
-    {
-        precondition::apply_if_match(route, &mut message, tag);
-    }
-    Ok(message)
 }
 
 /// How much longer than its deadline a claimed key stays in flight, should
@@ -241,7 +270,7 @@ struct Unary<'r> {
 impl Unary<'_> {
     /// Calls once, or under an `Idempotency-Key` replays the stored answer
     /// or calls and stores the answer.
-    async fn run(self, message: DynamicMessage, body: &Bytes) -> Result<Answer, ServeError> {
+    async fn run(self, message: RequestMessage, body: &Bytes) -> Result<Answer, ServeError> {
         let parts = self.parts;
         let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
             return self.call(message).await;
@@ -267,7 +296,7 @@ impl Unary<'_> {
     }
 
     /// Calls the route's RPC and turns the reply into the answer.
-    async fn call(self, message: DynamicMessage) -> Result<Answer, ServeError> {
+    async fn call(self, message: RequestMessage) -> Result<Answer, ServeError> {
         let mut context = self.context;
         let options = &context.gateway.shared.options;
         let idempotent = matches!(
@@ -293,7 +322,7 @@ impl Unary<'_> {
             (ReplyMessage::Decoded(message), _) => Cow::Borrowed(message),
             (ReplyMessage::Wire(wire), plan) => {
                 let written = plan.and_then(|plan| {
-                    Answer::wire_reply(route, path, &reply, wire, plan, &self.json)
+                    Answer::wire_reply(route, self.captures, path, &reply, wire, plan, &self.json)
                 });
                 if let Some(answer) = written {
                     return Ok(answer);

@@ -1,10 +1,13 @@
 //! `Location` for a create: the route's [`ItemUri`](crate::compile::ItemUri)
-//! filled from the request's path values and the reply's fields.
+//! filled from the request's path values and the reply's fields, the reply
+//! decoded or as its protobuf encoding.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use prost_reflect::DynamicMessage;
+use std::borrow::Cow;
 
-use super::scalar;
+use prost_reflect::{DynamicMessage, FieldDescriptor, Value};
+
+use super::{scalar, wire_field};
 use crate::compile::{ItemValue, Route, Segment};
 
 /// Characters kept as they are in a path segment: RFC 3986 unreserved.
@@ -18,20 +21,43 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// no item template or a value is missing or does not fit it (a service that
 /// returns `name: ""` gets a 201 without `Location`, not a wrong one).
 pub fn location(route: &Route, captures: &[String], reply: &DynamicMessage) -> Option<String> {
+    location_with(route, captures, |chain| {
+        let (leaf, parents) = chain.split_last()?;
+        let mut current = reply;
+        for parent in parents {
+            match current.get_field(parent) {
+                Cow::Borrowed(Value::Message(inner)) => current = inner,
+                // Not set: every field in it is at its default.
+                _ => return scalar::to_text(&Value::default_value_for_field(leaf)),
+            }
+        }
+        scalar::to_text(&current.get_field(leaf))
+    })
+}
+
+/// [`location`] for a reply kept as its protobuf encoding `wire`: only the
+/// fields the item URI takes are read from it.
+pub fn wire_location(route: &Route, captures: &[String], wire: &[u8]) -> Option<String> {
+    location_with(route, captures, |chain| {
+        wire_field::field_text(wire, chain)
+            .or_else(|| scalar::to_text(&Value::default_value_for_field(chain.last()?)))
+    })
+}
+
+/// The item URI, with `reply_text` giving the text of a reply field (a
+/// chain from the reply message; its default's text when it is not set).
+fn location_with(
+    route: &Route,
+    captures: &[String],
+    reply_text: impl Fn(&[FieldDescriptor]) -> Option<String>,
+) -> Option<String> {
     let item = route.location.as_ref()?;
     let template = &item.template;
     let mut values = Vec::with_capacity(item.values.len());
     for source in &item.values {
         let text = match source {
             ItemValue::PathVariable(i) => captures.get(*i)?.clone(),
-            ItemValue::Reply(field) => {
-                let mut current = reply.clone();
-                let (leaf, parents) = field.fields.split_last()?;
-                for parent in parents {
-                    current = current.get_field(parent).as_message()?.clone();
-                }
-                scalar::to_text(&current.get_field(leaf))?
-            }
+            ItemValue::Reply(field) => reply_text(&field.fields)?,
         };
         if text.is_empty() {
             return None;

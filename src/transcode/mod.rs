@@ -17,6 +17,7 @@ mod mask;
 pub mod plan;
 pub mod precondition;
 mod request;
+mod request_wire;
 mod response;
 mod scalar;
 mod system;
@@ -24,8 +25,9 @@ mod wire_field;
 
 pub use error::TranscodeError;
 pub use json::JsonOptions;
-pub use location::location;
+pub use location::{location, wire_location};
 pub use plan::{MessagePlan, PlanCache};
 pub use request::{build_request, RequestParts};
+pub use request_wire::RequestPlan;
 pub use response::{raw_reply, reply_body, status_details, wire_reply_fits, RawBody};
 pub use system::{system_params, Alt, SystemParams};

@@ -45,27 +45,43 @@ pub fn build_request(
         body_message(route, parts, has_body, mask_field.is_some(), options)?;
 
     if matches!(route.kind, RouteKind::Replace | RouteKind::Update) {
-        check_ids(route, &message, parts.captures)?;
-    }
-
-    for (bound, capture) in route.path_fields.iter().zip(parts.captures) {
-        *field_mut(&mut message, &bound.fields) = path_value(bound, capture)?;
+        check_ids(route, parts.captures, |chain| {
+            field_ref(&message, chain).and_then(|v| scalar::to_text(&v))
+        })?;
     }
 
     let mut mask_sent = mask_field.as_ref().is_some_and(|f| message.has_field(f));
-    if let Some(query) = parts.query {
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let set = set_query_param(route, &mut message, &key, &value, options)?;
-            if let (Some(chain), Some(mask)) = (set, &mask_field) {
-                mask_sent |= chain.len() == 1 && chain[0] == *mask;
-            }
-        }
+    let set = set_uri_values(route, &mut message, parts, options)?;
+    if let Some(mask) = &mask_field {
+        mask_sent |= set
+            .iter()
+            .any(|chain| chain.len() == 1 && chain[0] == *mask);
     }
 
     if let (Some(mask), Some(paths), false) = (mask_field, present_paths, mask_sent) {
         set_mask(&mut message, &mask, paths);
     }
     Ok(message)
+}
+
+/// Sets the path values, then the query parameters, into `message`;
+/// returns the field chains the query set.
+pub(super) fn set_uri_values(
+    route: &Route,
+    message: &mut DynamicMessage,
+    parts: RequestParts<'_>,
+    options: &JsonOptions,
+) -> Result<Vec<Vec<FieldDescriptor>>, TranscodeError> {
+    for (bound, capture) in route.path_fields.iter().zip(parts.captures) {
+        *field_mut(message, &bound.fields) = path_value(bound, capture)?;
+    }
+    let mut set = Vec::new();
+    if let Some(query) = parts.query {
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            set.extend(set_query_param(route, message, &key, &value, options)?);
+        }
+    }
+    Ok(set)
 }
 
 /// The message the body fills, and for PATCH (`with_mask`) the field paths
@@ -238,20 +254,18 @@ fn field_ref(message: &DynamicMessage, chain: &[FieldDescriptor]) -> Option<Valu
 /// "An id in the body" is the field a dotted variable binds
 /// (`{book.name=...}` with `body: "book"`), the body message's field named
 /// like a path variable (`product_id`), or with `body: "*"` the very field
-/// the variable fills.
-fn check_ids(
+/// the variable fills. `body_text` reads such a field (a chain from the
+/// request message) from the body as built, `None` when it is not set.
+pub(super) fn check_ids(
     route: &Route,
-    message: &DynamicMessage,
     captures: &[String],
+    body_text: impl Fn(&[FieldDescriptor]) -> Option<String>,
 ) -> Result<(), TranscodeError> {
     for (bound, capture) in route.path_fields.iter().zip(captures) {
         let Some((chain, name)) = body_counterpart(route, bound) else {
             continue;
         };
-        let Some(value) = field_ref(message, &chain) else {
-            continue;
-        };
-        match scalar::to_text(&value) {
+        match body_text(&chain) {
             Some(text) if !text.is_empty() && text != *capture => {
                 return Err(TranscodeError::IdConflict {
                     field: name,
@@ -266,7 +280,10 @@ fn check_ids(
 }
 
 /// The body field that names the same thing as a path variable, if any.
-fn body_counterpart(route: &Route, var: &BoundField) -> Option<(Vec<FieldDescriptor>, String)> {
+pub(super) fn body_counterpart(
+    route: &Route,
+    var: &BoundField,
+) -> Option<(Vec<FieldDescriptor>, String)> {
     match &route.body {
         Body::None => None,
         Body::Whole => Some((var.fields.clone(), var.path.to_string())),

@@ -7,7 +7,7 @@ use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, Kind, ReflectMessage};
 
 use super::{json, JsonOptions, TranscodeError};
-use crate::compile::{Route, RouteKind};
+use crate::compile::{ItemValue, Route};
 
 /// The JSON body for a successful reply: the whole message, or with
 /// `response_body` just that field.
@@ -50,14 +50,28 @@ pub fn reply_body(
 
 /// Whether a reply of `route` can be answered from its protobuf encoding
 /// by the compiled transcoder: JSON of the whole message (no
-/// `response_body`, no `google.api.HttpBody`), an `ETag` that
-/// [`super::precondition::wire_reply_etag`] reads, and no `Location` built
-/// from reply fields (a create with an item URI).
+/// `response_body`, no `google.api.HttpBody`) and an `ETag` that
+/// [`super::precondition::wire_reply_etag`] reads (a create's `Location`
+/// is read from the encoding by [`super::wire_location`]).
 pub fn wire_reply_fits(route: &Route) -> bool {
     route.response_body.is_none()
         && !route.raw_reply()
-        && !(route.kind == RouteKind::Create && route.location.is_some())
         && super::precondition::wire_etag_readable(&route.rpc.output())
+        && !location_in_oneof(route)
+}
+
+/// Whether the item URI takes a reply field that is (or is inside) a oneof
+/// member: another member given after it clears it, which only decoding
+/// the whole reply tells.
+fn location_in_oneof(route: &Route) -> bool {
+    route
+        .location
+        .iter()
+        .flat_map(|item| &item.values)
+        .any(|value| match value {
+            ItemValue::Reply(field) => field.fields.iter().any(|f| f.containing_oneof().is_some()),
+            ItemValue::PathVariable(_) => false,
+        })
 }
 
 /// A raw answer body: what a `google.api.HttpBody` reply carries.

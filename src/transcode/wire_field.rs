@@ -1,5 +1,8 @@
 //! One field read straight from a message's protobuf encoding, with no
-//! decoding of the rest: what the compiled reply path needs for `ETag`.
+//! decoding of the rest: what the compiled paths need for `ETag`, for a
+//! create's `Location` and for the URI-against-body id check.
+
+use prost_reflect::{DynamicMessage, FieldDescriptor};
 
 /// A varint at the start of `wire`, and the bytes after it.
 fn varint(wire: &[u8]) -> Option<(u64, &[u8])> {
@@ -13,33 +16,92 @@ fn varint(wire: &[u8]) -> Option<(u64, &[u8])> {
     None
 }
 
+/// One record of an encoding: its field number, the whole record (key and
+/// value) and, when length-delimited, its value.
+struct Record<'w> {
+    number: u64,
+    whole: &'w [u8],
+    delimited: Option<&'w [u8]>,
+}
+
+/// The record at the start of `wire`, and the bytes after it; `None` when
+/// the encoding is broken (groups included: no singular field is read from
+/// a message that has them).
+fn record(wire: &[u8]) -> Option<(Record<'_>, &[u8])> {
+    let (key, rest) = varint(wire)?;
+    let (number, wire_type) = (key >> 3, key & 7);
+    let (delimited, rest) = match wire_type {
+        0 => (None, varint(rest)?.1),
+        1 => (None, rest.get(8..)?),
+        5 => (None, rest.get(4..)?),
+        2 => {
+            let (len, rest) = varint(rest)?;
+            let len = usize::try_from(len).ok()?;
+            (Some(rest.get(..len)?), &rest[len..])
+        }
+        _ => return None,
+    };
+    let whole = &wire[..wire.len() - rest.len()];
+    Some((
+        Record {
+            number,
+            whole,
+            delimited,
+        },
+        rest,
+    ))
+}
+
 /// The value of the last record of field `number` (protobuf: the last one
 /// wins) when it is length-delimited and UTF-8; `None` when there is none
-/// or the encoding is broken (groups included: no singular string field is
-/// read from a message that has them).
+/// or the encoding is broken.
 pub(super) fn last_string(mut wire: &[u8], number: u32) -> Option<&str> {
     let mut last = None;
     while !wire.is_empty() {
-        let (key, rest) = varint(wire)?;
-        let (field, wire_type) = (key >> 3, key & 7);
-        let rest = match wire_type {
-            0 => varint(rest)?.1,
-            1 => rest.get(8..)?,
-            5 => rest.get(4..)?,
-            2 => {
-                let (len, rest) = varint(rest)?;
-                let len = usize::try_from(len).ok()?;
-                let value = rest.get(..len)?;
-                if field == u64::from(number) {
-                    last = Some(value);
-                }
-                &rest[len..]
-            }
-            _ => return None,
-        };
+        let (record, rest) = record(wire)?;
+        if record.number == u64::from(number) {
+            last = record.delimited;
+        }
         wire = rest;
     }
     std::str::from_utf8(last?).ok()
+}
+
+/// The last record (key and value) of the field at the end of `numbers`
+/// (field numbers from the outer message in), looked for in every record
+/// of the messages on the way, which protobuf merges in order; `None` when
+/// there is none or the encoding is broken.
+fn last_record<'w>(mut wire: &'w [u8], numbers: &[u32]) -> Option<&'w [u8]> {
+    let (first, inner) = numbers.split_first()?;
+    let mut last = None;
+    while !wire.is_empty() {
+        let (record, rest) = record(wire)?;
+        if record.number == u64::from(*first) {
+            if inner.is_empty() {
+                last = Some(record.whole);
+            } else if let Some(found) = record.delimited.and_then(|m| last_record(m, inner)) {
+                last = Some(found);
+            }
+        }
+        wire = rest;
+    }
+    last
+}
+
+/// The text of the singular scalar field at the end of `chain` (as
+/// [`super::scalar::to_text`] writes it) in the encoding `wire` of the
+/// chain's outer message; `None` when it is not set (at its default, for a
+/// field without presence) or the encoding is broken. Only that one record
+/// is decoded.
+pub(super) fn field_text(wire: &[u8], chain: &[FieldDescriptor]) -> Option<String> {
+    let leaf = chain.last()?;
+    let numbers: Vec<u32> = chain.iter().map(FieldDescriptor::number).collect();
+    let record = last_record(wire, &numbers)?;
+    let holder = DynamicMessage::decode(leaf.parent_message().clone(), record).ok()?;
+    if !holder.has_field(leaf) {
+        return None;
+    }
+    super::scalar::to_text(&holder.get_field(leaf))
 }
 
 #[cfg(test)]
@@ -57,5 +119,19 @@ mod tests {
         assert_eq!(last_string(&wire, 5), None);
         assert_eq!(last_string(&wire[..8], 1), None, "cut short");
         assert_eq!(last_string(&[0x0b, 0x0c], 1), None, "a group");
+    }
+
+    #[test]
+    fn a_nested_field_is_read_across_every_record_of_its_parents() {
+        // 2: {1: "a"}, 1: "x", 2: {3: 7}, 2: {1: "b"}, 2: {3: 8}.
+        let wire = [
+            0x12, 3, 0x0a, 1, b'a', 0x0a, 1, b'x', 0x12, 2, 0x18, 7, 0x12, 3, 0x0a, 1, b'b', 0x12,
+            2, 0x18, 8,
+        ];
+        assert_eq!(last_record(&wire, &[2, 1]), Some(&[0x0a, 1, b'b'][..]));
+        assert_eq!(last_record(&wire, &[2, 3]), Some(&[0x18, 8][..]));
+        assert_eq!(last_record(&wire, &[1]), Some(&[0x0a, 1, b'x'][..]));
+        assert_eq!(last_record(&wire, &[2, 4]), None);
+        assert_eq!(last_record(&wire[..4], &[2, 1]), None, "cut short");
     }
 }

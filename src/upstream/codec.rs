@@ -1,9 +1,10 @@
 //! [`DynamicCodec`]: tonic's codec for messages known only by descriptor;
-//! [`UnaryCodec`], the unary call's, which can also keep a reply's
-//! protobuf encoding as it came ([`ReplyMessage::Wire`]) for the compiled
-//! transcoder to write as JSON.
+//! [`UnaryCodec`], the unary call's, which sends a request given as a
+//! message or as its protobuf encoding ([`RequestMessage`]) and can keep a
+//! reply's encoding as it came ([`ReplyMessage::Wire`]): both ends of the
+//! compiled transcoder.
 
-use bytes::{Buf as _, Bytes};
+use bytes::{Buf as _, BufMut as _, Bytes};
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -74,6 +75,41 @@ pub fn undecodable(desc: &MessageDescriptor, error: &prost::DecodeError) -> Stat
     ))
 }
 
+/// A unary request: a message, or its protobuf encoding as the compiled
+/// transcoder wrote it.
+#[derive(Debug, Clone)]
+pub enum RequestMessage {
+    /// A message, encoded when sent.
+    Dynamic(DynamicMessage),
+    /// The protobuf encoding of the request, sent as it is.
+    Wire(Bytes),
+}
+
+impl From<DynamicMessage> for RequestMessage {
+    fn from(message: DynamicMessage) -> Self {
+        RequestMessage::Dynamic(message)
+    }
+}
+
+/// Writes a [`RequestMessage`].
+#[derive(Debug)]
+pub struct RequestEncoder;
+
+impl Encoder for RequestEncoder {
+    type Item = RequestMessage;
+    type Error = Status;
+
+    fn encode(&mut self, item: RequestMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        match item {
+            RequestMessage::Dynamic(message) => DynamicEncoder.encode(message, dst),
+            RequestMessage::Wire(wire) => {
+                dst.put(wire);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A unary reply: decoded, or its protobuf encoding as it came.
 #[derive(Debug, Clone)]
 pub enum ReplyMessage {
@@ -83,7 +119,7 @@ pub enum ReplyMessage {
     Wire(Bytes),
 }
 
-/// Encodes any [`DynamicMessage`]; decodes the reply as `reply`'s type, or
+/// Writes a [`RequestMessage`]; decodes the reply as `reply`'s type, or
 /// with `wire` keeps its bytes.
 #[derive(Debug, Clone)]
 pub struct UnaryCodec {
@@ -105,13 +141,13 @@ impl UnaryCodec {
 }
 
 impl Codec for UnaryCodec {
-    type Encode = DynamicMessage;
+    type Encode = RequestMessage;
     type Decode = ReplyMessage;
-    type Encoder = DynamicEncoder;
+    type Encoder = RequestEncoder;
     type Decoder = UnaryDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        DynamicEncoder
+        RequestEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {

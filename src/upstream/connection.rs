@@ -139,13 +139,14 @@ impl Upstream {
     pub async fn unary_with<C>(
         &self,
         path: PathAndQuery,
-        request: DynamicMessage,
+        request: C::Encode,
         metadata: MetadataMap,
         reply: C,
         timeout: Duration,
     ) -> Result<Reply<C::Decode>, UpstreamError>
     where
-        C: Codec<Encode = DynamicMessage> + Send + 'static,
+        C: Codec + Send + 'static,
+        C::Encode: Send + Sync + 'static,
         C::Decode: Sync,
     {
         let mut request =
@@ -223,11 +224,12 @@ impl Upstream {
 async fn unary_over<T, C>(
     mut grpc: tonic::client::Grpc<T>,
     path: PathAndQuery,
-    request: tonic::Request<DynamicMessage>,
+    request: tonic::Request<C::Encode>,
     reply: C,
 ) -> Result<Reply<C::Decode>, UpstreamError>
 where
-    C: Codec<Encode = DynamicMessage> + Send + 'static,
+    C: Codec + Send + 'static,
+    C::Encode: Send + Sync + 'static,
     C::Decode: Sync,
     T: tonic::client::GrpcService<Body>,
     T::Error: Into<tonic::codegen::StdError>,

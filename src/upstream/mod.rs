@@ -23,7 +23,7 @@ mod status;
 mod stream;
 mod tls;
 
-pub use codec::{undecodable, DynamicCodec, ReplyMessage, UnaryCodec};
+pub use codec::{undecodable, DynamicCodec, ReplyMessage, RequestMessage, UnaryCodec};
 pub use connection::{Channel, Endpoint, LocalService, Reply, Upstream};
 pub use error::UpstreamError;
 pub use metadata::{grpc_timeout, request_metadata, response_headers, GRPC_METADATA, GRPC_TRAILER};

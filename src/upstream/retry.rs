@@ -6,12 +6,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::uri::PathAndQuery;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::metadata::MetadataMap;
 use tonic::Code;
 
-use super::{Reply, ReplyMessage, UnaryCodec, Upstream, UpstreamError};
+use super::{Reply, ReplyMessage, RequestMessage, UnaryCodec, Upstream, UpstreamError};
 
 /// Retries made since start, for metrics.
 static RETRIES: AtomicU64 = AtomicU64::new(0);
@@ -71,8 +72,8 @@ fn is_transient(error: &UpstreamError) -> bool {
 pub struct Call {
     /// `/package.Service/Method`.
     pub path: PathAndQuery,
-    /// The request message.
-    pub request: DynamicMessage,
+    /// The request message, or its encoding.
+    pub request: RequestMessage,
     /// The request metadata.
     pub metadata: MetadataMap,
     /// The reply's type.
@@ -140,9 +141,8 @@ pub async fn call_with(
         // The last attempt (a call made once: the only one) takes the
         // message and metadata; the others send copies.
         let (sent, sent_metadata) = if attempt >= attempts {
-            let empty = DynamicMessage::new(prost_reflect::ReflectMessage::descriptor(&request));
             (
-                std::mem::replace(&mut request, empty),
+                std::mem::replace(&mut request, RequestMessage::Wire(Bytes::new())),
                 std::mem::take(&mut metadata),
             )
         } else {

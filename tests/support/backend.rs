@@ -216,7 +216,7 @@ pub(crate) async fn get_user(upstream: &Upstream, id: &str) -> Result<String, Up
         .expect("reply type");
     let call = Call {
         path: http::uri::PathAndQuery::from_static("/examples.v1.UserService/GetUser"),
-        request,
+        request: request.into(),
         metadata: Default::default(),
         reply,
         timeout: Duration::from_secs(10),
@@ -259,7 +259,7 @@ async fn call(
     let reply: MessageDescriptor = pool.get_message_by_name(reply).expect("reply type");
     let call = Call {
         path: http::uri::PathAndQuery::from_static(path),
-        request,
+        request: request.into(),
         metadata: Default::default(),
         reply,
         timeout: Duration::from_secs(10),

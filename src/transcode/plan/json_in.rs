@@ -50,6 +50,26 @@ impl MessagePlan {
             fault.into_request()
         })
     }
+
+    /// [`MessagePlan::json_to_wire`], written as the value of field
+    /// `number` (of this plan's message type) of an outer message: its key,
+    /// its length, then the message.
+    pub fn json_to_wire_field(
+        &self,
+        number: u32,
+        json: &[u8],
+        options: &JsonOptions,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TranscodeError> {
+        let start = out.len();
+        varint(out, (u64::from(number) << 3) | WireType::Len as u64);
+        let value = begin_len(out);
+        self.json_to_wire(json, options, out).inspect_err(|_| {
+            out.truncate(start);
+        })?;
+        end_len(out, value);
+        Ok(())
+    }
 }
 
 /// Which fields (by index) a message's JSON has given so far.
