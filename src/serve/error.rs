@@ -8,6 +8,7 @@ use http::{header, HeaderMap, HeaderValue, StatusCode};
 use tonic::Code;
 
 use super::answer::Answer;
+use super::head::HeadError;
 use crate::idempotency::StoreError;
 use crate::transcode::TranscodeError;
 use crate::upstream::{self, UpstreamError};
@@ -45,6 +46,9 @@ pub enum ServeError {
     /// The body could not be read.
     #[error("cannot read the request body: {0}")]
     BodyRead(String),
+    /// The request head is one the gateway refuses (`head`).
+    #[error(transparent)]
+    Head(#[from] HeadError),
     /// The request does not fit the message, or the reply does not fit JSON.
     #[error(transparent)]
     Transcode(#[from] TranscodeError),
@@ -123,7 +127,9 @@ impl ServeError {
                 Code::ResourceExhausted,
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ),
-            ServeError::BodyRead(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
+            ServeError::BodyRead(_) | ServeError::Head(_) => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST)
+            }
             ServeError::Transcode(e) if e.is_client_error() => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST)
             }

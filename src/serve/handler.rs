@@ -27,7 +27,7 @@ use super::call::{self, CallContext, REQUEST_ID};
 use super::conditional;
 use super::idempotency::{self, Begin, Running};
 use super::stream::{self, StreamRequest};
-use super::{limits, Gateway, ServeError};
+use super::{head, limits, Gateway, ServeError};
 use crate::compile::{Body, Captures, Lookup, RouteId};
 use crate::transcode::{self, precondition, JsonOptions, RequestParts};
 use crate::upstream::{self, ReplyMessage, RequestMessage, UpstreamError};
@@ -95,6 +95,7 @@ pub(super) async fn handle(gateway: Arc<Gateway>, request: Request) -> Response 
 fn admit(gateway: &Gateway, request: &Request) -> Result<Option<OwnedSemaphorePermit>, ServeError> {
     let shared = &gateway.shared;
     limits::check(request.uri(), request.headers(), &shared.options)?;
+    head::check(request.uri(), request.headers())?;
     match &shared.limiter {
         Some(limiter) => Arc::clone(limiter)
             .try_acquire_owned()

@@ -17,6 +17,7 @@ mod conditional;
 mod error;
 mod gateway;
 mod handler;
+mod head;
 mod idempotency;
 pub mod lifecycle;
 mod limits;
@@ -28,6 +29,7 @@ mod stream;
 pub use body::{default_max_in_flight_bytes, BodyBudget, Reservation};
 pub use error::ServeError;
 pub use gateway::{Gateway, RouteServing, SetupError, Shared};
+pub use head::HeadError;
 pub use lifecycle::{
     app, bind, grpc_and_rest, live_app, run, Connections, Current, InProcess, ListenerTls, Live,
     Running, Signal, StopSignals,

@@ -304,10 +304,10 @@ fn duplicates_in_the_body() -> Vec<Case> {
 
 fn paths() -> Vec<Case> {
     // Not here, as they are served: `/v1/echo/%ZZ` and `/v1/echo/%` (an
-    // invalid escape is kept as the text `%ZZ`), and `/v1/echo/%FF` and
-    // `/v1/echo/%C0%AF` (escapes of bytes that are no UTF-8 are decoded with
-    // U+FFFD in their place).
-    let refused: [(&str, u16); 10] = [
+    // invalid escape is kept as the text `%ZZ`).
+    let refused: [(&str, u16); 12] = [
+        ("/v1/echo/%FF", 400),
+        ("/v1/echo/%C0%AF", 400),
         ("/v1/echo/a%2Fb/nested/x", 404),
         ("/v1/echo%2F1", 404),
         ("/v1/../etc/passwd", 404),
@@ -403,6 +403,34 @@ fn headers() -> Vec<Case> {
                     "Content-Type: application/json",
                     "Idempotency-Key: a",
                     "Idempotency-Key: b",
+                    "Content-Length: 10",
+                ],
+                body,
+            ),
+            Expect::Json(400),
+        ),
+        case(
+            "two Content-Types",
+            request(
+                "POST",
+                "/v1/echo",
+                &[
+                    "Content-Type: application/json",
+                    "Content-Type: text/plain",
+                    "Content-Length: 10",
+                ],
+                body,
+            ),
+            Expect::Json(400),
+        ),
+        case(
+            "a Grpc-Timeout with no unit",
+            request(
+                "POST",
+                "/v1/echo",
+                &[
+                    "Content-Type: application/json",
+                    "Grpc-Timeout: 100",
                     "Content-Length: 10",
                 ],
                 body,
