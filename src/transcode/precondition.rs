@@ -96,11 +96,16 @@ fn quoted(tag: &str) -> Option<String> {
     if tag.is_empty() {
         return None;
     }
-    Some(if tag.starts_with('"') || tag.starts_with("W/\"") {
-        tag.to_owned()
-    } else {
-        format!("\"{tag}\"")
-    })
+    if tag.starts_with('"') || tag.starts_with("W/\"") {
+        return Some(tag.to_owned());
+    }
+    // Exactly as long as it is, so that a header value made of it takes
+    // its bytes without copying.
+    let mut quoted = String::with_capacity(tag.len() + 2);
+    quoted.push('"');
+    quoted.push_str(tag);
+    quoted.push('"');
+    Some(quoted)
 }
 
 #[cfg(test)]

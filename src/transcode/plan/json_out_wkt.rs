@@ -5,7 +5,7 @@
 //! `Value` holding a non-finite number, an Any of a type the pool lacks.
 //! An Any with neither type nor value is `{}`.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::ops::Range;
 
 use super::compile::{Shape, Type, WellKnown};
@@ -180,26 +180,29 @@ impl<'b> Decoder<'_, 'b> {
 /// A Timestamp (RFC 3339, UTC) or Duration (`"1.5s"`), refused out of range.
 fn time(timestamp: bool, seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<(), Fault> {
     let n = i64::from(nanos);
-    let mut text = String::with_capacity(32);
-    if timestamp {
-        if !TIMESTAMP_SECONDS.contains(&seconds) || !(0..=MAX_NANOS).contains(&n) {
-            return Err(Fault::new(format!(
-                "Timestamp {seconds}s {nanos}ns is out of range"
-            )));
-        }
-        let _ = write!(text, "{}", prost_types::Timestamp { seconds, nanos });
+    let in_range = if timestamp {
+        TIMESTAMP_SECONDS.contains(&seconds) && (0..=MAX_NANOS).contains(&n)
     } else {
-        if seconds.abs() > DURATION_SECONDS
-            || n.abs() > MAX_NANOS
-            || seconds.signum() * n.signum() < 0
-        {
-            return Err(Fault::new(format!(
-                "Duration {seconds}s {nanos}ns is out of range"
-            )));
-        }
-        let _ = write!(text, "{}", prost_types::Duration { seconds, nanos });
+        seconds.abs() <= DURATION_SECONDS
+            && n.abs() <= MAX_NANOS
+            && seconds.signum() * n.signum() >= 0
+    };
+    if !in_range {
+        let name = if timestamp { "Timestamp" } else { "Duration" };
+        return Err(Fault::new(format!(
+            "{name} {seconds}s {nanos}ns is out of range"
+        )));
     }
-    write::string(out, &text);
+    // Written straight into the output (a Vec, which cannot fail): the
+    // text has nothing to escape, and a String of its own cost an
+    // allocation per value.
+    out.push(b'"');
+    let _ = if timestamp {
+        write!(out, "{}", prost_types::Timestamp { seconds, nanos })
+    } else {
+        write!(out, "{}", prost_types::Duration { seconds, nanos })
+    };
+    out.push(b'"');
     Ok(())
 }
 
