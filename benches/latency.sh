@@ -237,7 +237,7 @@ markdown() {
 # ---- run -----------------------------------------------------------------------------------------
 results=()
 run_date=$(date -u '+%Y-%m-%d %H:%MZ')
-invocation="${given}benches/latency.sh $D"
+invocation="${given//"$root/"/}benches/latency.sh $D"   # paths inside the repository relative to it
 rev=$(revision)
 cpu_model=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
 note "$(date -u +%FT%TZ) $(nproc) cores (${cpu_model:-unknown CPU}), $(uname -sr); restgate $rev; $("$oha" --version); load average $(cut -d' ' -f1-3 /proc/loadavg)"
