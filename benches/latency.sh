@@ -46,6 +46,10 @@
 #
 # Targets: restgate (defaults: access log and metrics on), static, grpc-gateway, and
 # restgate@LABEL=BINARY (another build of restgate with its defaults, e.g. an older commit's).
+# ROUNDS=N (1..10, default 1) measures every target N times over, in turn (restgate, static,
+# grpc-gateway, restgate, ...), so that a burst of other work on a shared machine spreads over all
+# of them; the relative p99s are then the medians of each target's p99s (so they are too when a
+# target is named twice in TARGETS).
 # Environment: DURATION (seconds, 5..300, default 15), MAX_S (the wrk run that finds the rate,
 # 2..60, default 10), RATE, CONNECTIONS (oha's and wrk's, default 16), TARGETS (default
 # "restgate static grpc-gateway"), KINDS (default "post put get"), NO_BUILD=1, RESTGATE (the restgate
@@ -56,7 +60,7 @@ set -u -o pipefail
 OHA_VERSION=1.16.0
 # The settings given in the environment, for the command line the table names.
 given=
-for v in TARGETS KINDS MAX_S RATE CONNECTIONS; do [[ -n ${!v:-} ]] && given+="$v=\"${!v}\" "; done
+for v in TARGETS KINDS MAX_S RATE CONNECTIONS ROUNDS; do [[ -n ${!v:-} ]] && given+="$v=\"${!v}\" "; done
 for a in "$@"; do
   case $a in -h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 done
@@ -65,6 +69,8 @@ MAX_S=${MAX_S:-10}
 C=${CONNECTIONS:-16}
 [[ $D =~ ^[0-9]+$ ]] && (( D >= 5 && D <= 300 )) || { echo "$bench: duration must be 5..300 seconds, not '$D'" >&2; exit 2; }
 [[ $MAX_S =~ ^[0-9]+$ ]] && (( MAX_S >= 2 && MAX_S <= 60 )) || { echo "$bench: MAX_S must be 2..60 seconds" >&2; exit 2; }
+ROUNDS=${ROUNDS:-1}
+[[ $ROUNDS =~ ^[0-9]+$ ]] && (( ROUNDS >= 1 && ROUNDS <= 10 )) || { echo "$bench: ROUNDS must be 1..10" >&2; exit 2; }
 [[ $C =~ ^[0-9]+$ ]] && (( C >= 1 && C <= 1000 )) || { echo "$bench: CONNECTIONS must be 1..1000" >&2; exit 2; }
 [[ -z ${RATE:-} || ( $RATE =~ ^[0-9]+$ && $RATE -ge 1 ) ]] || { echo "$bench: RATE must be a positive number of requests/s" >&2; exit 2; }
 TARGETS=${TARGETS:-restgate static grpc-gateway}
@@ -194,30 +200,40 @@ measure() {
     read -r p50 p90 p99 p999 rps answers non2xx errors < <(summary "$out") \
       || { note "$name $kind: no oha report ($out)"; continue; }
     cpu=$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n="$answers" 'BEGIN{printf "%.1f", (b-a)/t*1e6/(n>0?n:1)}')
-    printf '%-14s %-4s rate %6s offered %7s rps achieved  p50 %6s  p90 %6s  p99 %6s  p99.9 %6s (ms)  cpu/req %6s us  non2xx %s  errors %s\n' \
-      "$name" "$kind" "${rate[$kind]}" "$rps" "$p50" "$p90" "$p99" "$p999" "$cpu" "$non2xx" "$errors"
-    results+=("$name|$kind|${rate[$kind]}|$rps|$p50|$p90|$p99|$p999|$cpu|$non2xx|$errors")
+    printf '%s%-14s %-4s rate %6s offered %7s rps achieved  p50 %6s  p90 %6s  p99 %6s  p99.9 %6s (ms)  cpu/req %6s us  non2xx %s  errors %s\n' \
+      "${round_label:+$round_label }" "$name" "$kind" "${rate[$kind]}" "$rps" "$p50" "$p90" "$p99" "$p999" "$cpu" "$non2xx" "$errors"
+    results+=("$name|$kind|${rate[$kind]}|$rps|$p50|$p90|$p99|$p999|$cpu|$non2xx|$errors|$round")
   done
 }
 
 # markdown: the run's figures as BENCHMARKS.md shows them, then each target's p99 relative to
-# grpc-gateway's.
+# grpc-gateway's (the median of each one's p99s when a target and kind was measured more than once).
 markdown() {
-  local r name kind offered rps p50 p90 p99 p999 cpu non2xx errors
+  local r name kind offered rps p50 p90 p99 p999 cpu non2xx errors round col= sep=
+  (( ROUNDS > 1 )) && col="round | " sep="---|"
   echo
   echo "Run of $run_date (restgate $rev), \`$invocation\`, ${D} s per measurement, oha $OHA_VERSION" \
     "\`--worker-threads 1 -c $C -q RATE -w --latency-correction\`; RATE $rate_source:$rates."
   echo
-  echo "| target | kind | offered req/s | achieved req/s | p50 | p90 | p99 | p99.9 | cpu/req | non-2xx | errors |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| ${col}target | kind | offered req/s | achieved req/s | p50 | p90 | p99 | p99.9 | cpu/req | non-2xx | errors |"
+  echo "|${sep}---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${results[@]}"; do
-    IFS='|' read -r name kind offered rps p50 p90 p99 p999 cpu non2xx errors <<<"$r"
+    IFS='|' read -r name kind offered rps p50 p90 p99 p999 cpu non2xx errors round <<<"$r"
+    (( ROUNDS > 1 )) && printf '| %s ' "$round"
     printf '| %s | %s | %s | %s | %s ms | %s ms | %s ms | %s ms | %s µs | %s | %s |\n' \
       "$name" "$kind" "$offered" "$rps" "$p50" "$p90" "$p99" "$p999" "$cpu" "$non2xx" "$errors"
   done
   printf '%s\n' "${results[@]}" | awk -F'|' '
-    { p99[$1 "|" $2] = $7; if (!seen[$1]++) order[++n] = $1 }
+    { key = $1 "|" $2; all[key, ++count[key]] = $7; if (!seen[$1]++) order[++n] = $1 }
     END {
+      # the median of each target and kind p99s (insertion sort: a few values each)
+      for (key in count) {
+        m = count[key]
+        for (i = 1; i <= m; i++) v[i] = all[key, i]
+        for (i = 2; i <= m; i++) { x = v[i]; j = i - 1; while (j > 0 && v[j] + 0 > x + 0) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
+        p99[key] = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+        if (m > 1) several = 1
+      }
       line = ""
       for (i = 1; i <= n; i++) {
         t = order[i]; if (t == "grpc-gateway") continue
@@ -230,7 +246,7 @@ markdown() {
         }
         if (part != "") line = line sprintf("\n- %s:%s", t, part)
       }
-      if (line != "") printf "\np99 relative to grpc-gateway:%s\n", line
+      if (line != "") printf "\np99%s relative to grpc-gateway%s:%s\n", several ? " (median)" : "", several ? "\x27s median" : "", line
     }'
 }
 
@@ -255,9 +271,12 @@ rates=
 for kind in $KINDS; do rates+="${rates:+,} ${kind^^} ${rate[$kind]}"; done
 
 port=$((PORT_BASE + 1))
-for t in $TARGETS; do
-  with_target "$t" "$port" measure
-  port=$((port + 1))
+for round in $(seq 1 "$ROUNDS"); do
+  round_label=; (( ROUNDS > 1 )) && round_label="[round $round]"
+  for t in $TARGETS; do
+    with_target "$t" "$port" measure
+    port=$((port + 1))
+  done
 done
 
 [[ ${MARKDOWN:-1} == 1 ]] && markdown
