@@ -28,38 +28,19 @@
 #   deep-nesting   {"tags":[[[[...]]]]}: one million levels (2 MB); refused with 400 (the limit is 127
 #                  levels), measured because it is read before it is refused
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 gateway=${RESTGATE:-$rel/restgate}
 backend=$rel/examples/example_service
 BACKEND=127.0.0.1:${BACKEND_PORT:-50081}
 ADDR=127.0.0.1:${PORT:-8081}
 work=$(mktemp -d /tmp/restgate-body-memory.XXXXXX)
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+removed_at_exit+=("$work")
 
 command -v curl >/dev/null || { echo "body_memory.sh: needs curl" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "body_memory.sh: needs python3" >&2; exit 1; }
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --locked --bin restgate --example example_service) || exit 1
-fi
+build_release --locked --bin restgate --example example_service || exit 1
 [[ -x $gateway && -x $backend ]] || { echo "body_memory.sh: $gateway or $backend missing" >&2; exit 1; }
-
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-wait_port() {
-  local i
-  for i in $(seq 1 150); do port_open "$1" && return 0; sleep 0.1; done
-  echo "body_memory.sh: nothing listening on $1" >&2; return 1
-}
 
 python3 - "$work" <<'EOF'
 import json, sys
@@ -99,7 +80,7 @@ put() {
     --data-binary "@$work/$1" "http://$ADDR/v1/users/1"
 }
 
-echo "# $(date -u +%FT%TZ) commit $(cd "$root" && git rev-parse --short HEAD) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ) commit $(revision) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for shape in empty-strings short-strings long-string large-map deep-nesting; do
   start_gateway
   bytes=$(stat -c %s "$work/$shape.json")

@@ -23,25 +23,16 @@
 #   connections N idle I kB open O kB peak P kB closed C kB per-connection (O-I)/N kB closed/idle X
 # The goals: per-connection <= 12 kB (half of grpc-gateway's ~23 kB), closed/idle <= 2.
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
 N=${1:-10000}
 [[ $N =~ ^[0-9]+$ ]] && (( N >= 1 && N <= 30000 )) || { echo "conn_memory.sh: 1..30000 connections, not '$N'" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 gateway=${RESTGATE:-$rel/restgate}
 backend=$rel/examples/example_service
 BACKEND=127.0.0.1:${BACKEND_PORT:-50082}
 ADDR=127.0.0.1:${PORT:-8082}
 work=$(mktemp -d /tmp/restgate-conn-memory.XXXXXX)
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+removed_at_exit+=("$work")
 
 command -v curl >/dev/null || { echo "conn_memory.sh: needs curl" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "conn_memory.sh: needs python3" >&2; exit 1; }
@@ -49,22 +40,11 @@ need=$((N + 1024))
 if (( $(ulimit -n) < need )); then
   ulimit -n "$need" 2>/dev/null || { echo "conn_memory.sh: cannot raise the open-file limit to $need (hard limit $(ulimit -Hn))" >&2; exit 1; }
 fi
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --locked --bin restgate --example example_service) || exit 1
-fi
+build_release --locked --bin restgate --example example_service || exit 1
 if [[ ${PEER:-0} == 1 ]]; then
-  gateway=$root/target/peer/bin/grpc-gateway
-  [[ -x $gateway ]] || bash "$root/benches/peer/build.sh" || exit 1
+  gateway=$(peer_gateway) || exit 1
 fi
 [[ -x $gateway && -x $backend ]] || { echo "conn_memory.sh: $gateway or $backend missing" >&2; exit 1; }
-
-status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-wait_port() {
-  local i
-  for i in $(seq 1 150); do port_open "$1" && return 0; sleep 0.1; done
-  echo "conn_memory.sh: nothing listening on $1" >&2; return 1
-}
 
 "$backend" "$BACKEND" >"$work/backend.log" 2>&1 &
 pids+=($!)
@@ -122,7 +102,7 @@ echo close >"$work/close"
 wait "$client"
 sleep "${SETTLE:-5}"
 closed=$(status_kb "$gw" VmRSS)
-echo "# $(date -u +%FT%TZ) commit $(cd "$root" && git rev-parse --short HEAD) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $(date -u +%FT%TZ) commit $(revision) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "connections $opened idle $idle kB open $open kB peak $peak kB closed $closed kB" \
   "per-connection $(awk -v o="$open" -v i="$idle" -v n="$opened" 'BEGIN {printf "%.1f", (o - i) / n}') kB" \
   "closed/idle $(awk -v c="$closed" -v i="$idle" 'BEGIN {printf "%.2f", c / i}')"

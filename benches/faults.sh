@@ -25,9 +25,8 @@
 # Environment: NO_BUILD=1 (skip `cargo build --release`), BACKEND_PORT (default 50261),
 # PORT (default 8261), RATE, SLOW.
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 scenarios=()
 D=20
 for a in "$@"; do
@@ -47,40 +46,13 @@ RATE=${RATE:-1000}
 SLOW=${SLOW:-500}
 logs=$(mktemp -d /tmp/restgate-faults.XXXXXX)
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pids=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-note() { echo "# $*"; }
+log_filter=restgate::access   # the gateway's log is kept without its access-log lines
 
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example example_service --example fault_load) || exit 1
-fi
+build_release --bin restgate --example example_service --example fault_load || exit 1
 for b in restgate examples/example_service examples/fault_load; do
   [[ -x $rel/$b ]] || { echo "faults.sh: $rel/$b missing (build it, or drop NO_BUILD)" >&2; exit 1; }
 done
 
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-
-# start NAME ADDR CMD...: CMD in the background (its log, without access-log lines, in
-# $logs/NAME.log) until ADDR accepts connections (at most 15 s); sets $started.
-start() {
-  local name=$1 addr=$2 i; shift 2
-  if port_open "$addr"; then echo "faults.sh: $addr is already in use" >&2; return 1; fi
-  "$@" > >(grep --line-buffered -v 'restgate::access' >>"$logs/$name.log") 2>&1 &
-  started=$!; pids+=("$started")
-  for i in $(seq 1 150); do
-    kill -0 "$started" 2>/dev/null || { echo "faults.sh: $name exited:" >&2; tail -20 "$logs/$name.log" >&2; return 1; }
-    port_open "$addr" && return 0
-    sleep 0.1
-  done
-  echo "faults.sh: nothing listening on $addr after 15 s" >&2; return 1
-}
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 # gateway: starts the gateway and seeds user 1 (what GET asks for).
 gateway() {
   start gateway "$GW" "$rel/restgate" serve --upstream "http://$BACKEND" --listen "$GW" || return 1
@@ -88,8 +60,6 @@ gateway() {
     --data-raw '{"displayName":"bench"}' "http://$GW/v1/users/1"
 }
 load() { "$rel/examples/fault_load" --base "http://$GW" "$@"; }
-# field NAME LINE: the value of NAME=... in a summary line (0 when absent).
-field() { local v; v=$(grep -o "\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2); echo "${v:-0}"; }
 # statuses_other_than LINE CODES...: how many answers had another status.
 statuses_other_than() {
   local line=$1 n=0 s; shift
@@ -169,7 +139,7 @@ scenario_slowloris() {
   stop "$gpid"; stop "$bpid"
 }
 
-rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
+rev=$(revision)
 note "$(date -u +%FT%TZ) $(nproc) cores, $(uname -sr); restgate ${rev:-?}; scenarios ${scenarios[*]}, ${D} s each; logs in $logs"
 failed=0
 for s in "${scenarios[@]}"; do

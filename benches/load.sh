@@ -60,9 +60,8 @@
 # restgate binary of the restgate* targets; default the release build), BEFORE (the binary of the
 # before* targets), PEER=1, BACKEND_PORT (default 50071), PORT_BASE (default 8071).
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-here=$root/benches
 peer=${PEER:-0}
 args=()
 for a in "$@"; do
@@ -80,76 +79,22 @@ TARGETS=${TARGETS:-restgate static}
 BACKEND=127.0.0.1:${BACKEND_PORT:-50071}
 PORT_BASE=${PORT_BASE:-8071}
 (( peer )) && [[ " $TARGETS " != *" grpc-gateway "* ]] && TARGETS="$TARGETS grpc-gateway"
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 restgate=${RESTGATE:-$rel/restgate}
 logs=$(mktemp -d /tmp/restgate-load.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pids=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; local keep=() p; for p in "${pids[@]}"; do [[ $p != "$1" ]] && keep+=("$p"); done; pids=("${keep[@]+"${keep[@]}"}"); }
-note() { echo "# $*"; }
-
 # ---- tools ---------------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v curl >/dev/null || missing+=(curl)
-if (( ${#missing[@]} )); then
-  sudo=; (( EUID == 0 )) || sudo=sudo
-  command -v apt-get >/dev/null || { echo "load.sh: install ${missing[*]} (no apt-get here)" >&2; exit 1; }
-  note "installing ${missing[*]} with apt-get"
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
-    || { echo "load.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
-fi
+need_commands wrk curl
 
 # ---- build ---------------------------------------------------------------------------------------
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example static_proxy --example example_service --example in_process) \
+build_release --bin restgate --example static_proxy --example example_service --example in_process \
   || { note "building restgate failed; building the examples alone"
-       (cd "$root" && nice -n 10 cargo build --release --example static_proxy --example example_service) || exit 1; }
-fi
+       build_release --example static_proxy --example example_service || exit 1; }
 [[ -x $rel/examples/example_service ]] || { echo "load.sh: $rel/examples/example_service missing" >&2; exit 1; }
 have_serve=0
 [[ -x $restgate ]] && "$restgate" serve --help >/dev/null 2>&1 && have_serve=1
 
 # ---- helpers -------------------------------------------------------------------------------------
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }   # utime+stime, all threads
-TCK=$(getconf CLK_TCK)
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-
-# wait_ready PID ADDR LOG: until ADDR accepts connections (at most 15 s), or the process dies.
-wait_ready() {
-  local i
-  for i in $(seq 1 150); do
-    kill -0 "$1" 2>/dev/null || { echo "load.sh: process exited; its log ($3):" >&2; tail -20 "$3" >&2; return 1; }
-    port_open "$2" && return 0
-    sleep 0.1
-  done
-  echo "load.sh: nothing listening on $2 after 15 s; log ($3):" >&2; tail -20 "$3" >&2; return 1
-}
-
-# start NAME ADDR CMD...: starts CMD in the background, logging to $logs/NAME.log; sets $started.
-start() {
-  local name=$1 addr=$2; shift 2
-  if port_open "$addr"; then echo "load.sh: $addr is already in use" >&2; return 1; fi
-  "$@" >"$logs/$name.log" 2>&1 &
-  started=$!; pids+=("$started")
-  wait_ready "$started" "$addr" "$logs/$name.log"
-}
-
-# status_of METHOD URL [BODY]: the HTTP status code of one request.
-status_of() {
-  local data=()
-  [[ -n ${3:-} ]] && data=(-H 'Content-Type: application/json' --data-raw "$3")
-  curl -s -m 5 -o "$logs/last-body" -w '%{http_code}' -X "$1" "${data[@]}" "$2"
-}
-
 # encoding_of KIND: the Accept-Encoding of a list kind (list-gzip: gzip; list: identity).
 encoding_of() { case $1 in list-*) echo "${1#list-}" ;; *) echo identity ;; esac; }
 
@@ -248,7 +193,7 @@ results=()
 run_date=$(date -u '+%Y-%m-%d %H:%MZ')
 invocation="${TARGETS:+TARGETS=\"$TARGETS\" }benches/load.sh $D"
 cpu_model=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)
-rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
+rev=$(revision)
 note "$(date -u +%FT%TZ) $(nproc) cores (${cpu_model:-unknown CPU}), $(uname -sr); restgate ${rev:-?}; $(rustc --version 2>/dev/null)"
 note "wrk -t1 -c16 -d${D}s --latency (2 s warm-up); backend: examples/example_service, restarted for each target; logs in $logs"
 
@@ -293,9 +238,8 @@ for t in $TARGETS; do
       cmd=("$rel/examples/in_process" --listen "127.0.0.1:$port") ;;
     grpc-gateway)
       # The incumbent, built from Debian's packages by benches/peer/build.sh.
-      [[ -x $root/target/peer/bin/grpc-gateway ]] || bash "$here/peer/build.sh" \
-        || { note "$t: skipped (benches/peer/build.sh failed)"; port=$((port + 1)); continue; }
-      cmd=("$root/target/peer/bin/grpc-gateway" "$BACKEND" "127.0.0.1:$port") ;;
+      peer_bin=$(peer_gateway) || { note "$t: skipped (benches/peer/build.sh failed)"; port=$((port + 1)); continue; }
+      cmd=("$peer_bin" "$BACKEND" "127.0.0.1:$port") ;;
     static)
       cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "127.0.0.1:$port")
       [[ -n ${WORKERS:-} ]] && cmd+=(--workers "$WORKERS") ;;

@@ -20,9 +20,8 @@
 # PASS/FAIL; the exit status is 1 on FAIL. The gateway's log is kept without its access-log
 # lines (in $logs). Environment: NO_BUILD=1, MAX_S, BACKEND_PORT (default 50271), PORT (8271).
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 D=${1:-600}
 if ! [[ $D =~ ^[0-9]+$ ]] || (( D < 10 || D > 7200 )); then
   echo "soak.sh: duration must be 10..7200 seconds, not '$D'" >&2; exit 2
@@ -32,42 +31,20 @@ BACKEND=127.0.0.1:${BACKEND_PORT:-50271}
 GW=127.0.0.1:${PORT:-8271}
 logs=$(mktemp -d /tmp/restgate-soak.XXXXXX)
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+log_filter=restgate::access   # the gateway's log is kept without its access-log lines
 
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example example_service --example fault_load) || exit 1
-fi
+build_release --bin restgate --example example_service --example fault_load || exit 1
 for b in restgate examples/example_service examples/fault_load; do
   [[ -x $rel/$b ]] || { echo "soak.sh: $rel/$b missing (build it, or drop NO_BUILD)" >&2; exit 1; }
 done
 
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-start() {
-  local name=$1 addr=$2 i; shift 2
-  if port_open "$addr"; then echo "soak.sh: $addr is already in use" >&2; exit 1; fi
-  "$@" > >(grep --line-buffered -v 'restgate::access' >>"$logs/$name.log") 2>&1 &
-  started=$!; pids+=("$started")
-  for i in $(seq 1 150); do
-    kill -0 "$started" 2>/dev/null || { echo "soak.sh: $name exited:" >&2; tail -20 "$logs/$name.log" >&2; exit 1; }
-    port_open "$addr" && return 0
-    sleep 0.1
-  done
-  echo "soak.sh: nothing listening on $addr after 15 s" >&2; exit 1
-}
-field() { local v; v=$(grep -o "\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2); echo "${v:-0}"; }
 rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 load() { "$rel/examples/fault_load" --base "http://$GW" --mix get,put,post --concurrency 16 "$@"; }
 
-rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
+rev=$(revision)
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -sr); restgate ${rev:-?}; soak ${D} s; logs in $logs"
-start backend "$BACKEND" "$rel/examples/example_service" "$BACKEND"
-start gateway "$GW" "$rel/restgate" serve --upstream "http://$BACKEND" --listen "$GW"
+start backend "$BACKEND" "$rel/examples/example_service" "$BACKEND" || exit 1
+start gateway "$GW" "$rel/restgate" serve --upstream "http://$BACKEND" --listen "$GW" || exit 1
 gpid=$started
 curl -s -o /dev/null -X PUT -H 'Content-Type: application/json' \
   --data-raw '{"displayName":"bench"}' "http://$GW/v1/users/1"

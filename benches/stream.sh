@@ -20,17 +20,14 @@
 #      of each phase, and the wall time.
 # Everything binds 127.0.0.1 and stops when the script ends.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+cd "$root"
 N=${N:-20000}
 M=${M:-20}
-if [ -z "${NO_BUILD:-}" ]; then
-  cargo build --release --bin restgate --example example_service
-fi
-bin=target/release
+build_release --bin restgate --example example_service
+bin=$rel
 work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+removed_at_exit+=("$work")
 
 # Waits (at most 10 s) for "listening on ADDR" in $1 and prints ADDR.
 listening() {
@@ -52,7 +49,7 @@ gateway=$!
 pids+=("$gateway")
 base=$(listening "$work/gateway.out")
 
-cpu() { awk '{print $14 + $15}' "/proc/$gateway/stat"; }
+cpu() { cpu_ticks "$gateway"; }
 python3 -c "
 import json
 for i in range($N):

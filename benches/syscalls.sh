@@ -36,12 +36,11 @@
 # before: the restgate binary $BEFORE, another commit's build, with its defaults),
 # KINDS (default "post put get"), NO_BUILD=1, RESTGATE (the restgate binary; default the release
 # build: another build's, to compare two commits in one run), KEEP_LOGS=1 (keep the strace
-# outputs and the gateways' logs, otherwise removed at exit), BACKEND_PORT (default 50081),
-# PORT_BASE (default 8081).
+# outputs and the gateways' logs, otherwise removed at exit), BACKEND_PORT (default 50181),
+# PORT_BASE (default 8181).
 set -u -o pipefail
+. "$(dirname "$0")/lib.sh"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-here=$root/benches
 N=${1:-${REQUESTS:-20000}}
 if ! [[ $N =~ ^[0-9]+$ ]] || (( N < 100 || N > 1000000 )); then
   echo "syscalls.sh: requests must be 100..1000000, not '$N'" >&2; exit 2
@@ -50,54 +49,18 @@ TARGETS=${TARGETS:-restgate static}
 KINDS=${KINDS:-post put get}
 BACKEND=127.0.0.1:${BACKEND_PORT:-50181}
 PORT_BASE=${PORT_BASE:-8181}
-rel=${CARGO_TARGET_DIR:-$root/target}/release
 restgate=${RESTGATE:-$rel/restgate}
 logs=$(mktemp -d /tmp/restgate-syscalls.XXXXXX)
 BODY='{"displayName":"bench","email":"b@example.com"}'
+[[ ${KEEP_LOGS:-0} == 1 ]] || removed_at_exit+=("$logs")
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  pids=()
-}
-trap 'cleanup; [[ ${KEEP_LOGS:-0} == 1 ]] || rm -rf "$logs"' EXIT
-trap 'exit 130' INT TERM
-stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; local keep=() p; for p in "${pids[@]}"; do [[ $p != "$1" ]] && keep+=("$p"); done; pids=("${keep[@]+"${keep[@]}"}"); }
-note() { echo "# $*"; }
+need_commands strace wrk curl
 
-missing=()
-for tool in strace wrk curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if (( ${#missing[@]} )); then
-  sudo=; (( EUID == 0 )) || sudo=sudo
-  command -v apt-get >/dev/null || { echo "syscalls.sh: install ${missing[*]} (no apt-get here)" >&2; exit 1; }
-  note "installing ${missing[*]} with apt-get"
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
-    || { echo "syscalls.sh: apt-get install ${missing[*]} failed" >&2; exit 1; }
-fi
-
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  # The same set as benches/load.sh, so that both share one build.
-  (cd "$root" && nice -n 10 cargo build --release --bin restgate --example static_proxy --example example_service --example in_process) || exit 1
-fi
+# The same set as benches/load.sh, so that both share one build.
+build_release --bin restgate --example static_proxy --example example_service --example in_process || exit 1
 for bin in "$restgate" "$rel/examples/static_proxy" "$rel/examples/example_service"; do
   [[ -x $bin ]] || { echo "syscalls.sh: $bin missing" >&2; exit 1; }
 done
-
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-# start NAME ADDR CMD...: starts CMD in the background (log in $logs/NAME.log); sets $started.
-start() {
-  local name=$1 addr=$2 i; shift 2
-  if port_open "$addr"; then echo "syscalls.sh: $addr is already in use" >&2; return 1; fi
-  "$@" >"$logs/$name.log" 2>&1 &
-  started=$!; pids+=("$started")
-  for i in $(seq 1 150); do
-    kill -0 "$started" 2>/dev/null || { echo "syscalls.sh: $name exited:" >&2; tail -20 "$logs/$name.log" >&2; return 1; }
-    port_open "$addr" && return 0
-    sleep 0.1
-  done
-  echo "syscalls.sh: nothing listening on $addr after 15 s" >&2; return 1
-}
 
 # watched TOOL PID OUT TOOL_ARGS... -- WRK_ARGS...: wrk until $N answers while TOOL (strace or
 # perf) watches every thread of PID, writing to OUT; prints the answers wrk counted.
@@ -188,7 +151,7 @@ measure() {
   done
 }
 
-rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +dirty)
+rev=$(revision)
 note "$(date -u +%FT%TZ) $(nproc) cores, $(uname -sr); restgate ${rev:-?}; $(strace -V | head -1)"
 note "wrk -t1 -c16 until $N answers per kind (benches/load/count.lua), under strace -f; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
