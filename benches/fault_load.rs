@@ -62,6 +62,10 @@ struct Tally {
     latencies: Mutex<Vec<u64>>,
     keys: AtomicU64,
     keys_never_created: AtomicU64,
+    /// Keys answered 502 or 504: the call may have reached the service
+    /// when its connection broke or its deadline passed, so the gateway
+    /// keeps that answer for the key and never runs the call again.
+    keys_kept_error: AtomicU64,
     two_locations: AtomicU64,
 }
 
@@ -107,7 +111,7 @@ impl Tally {
             .collect();
         format!(
             "sent={sent} {} errors={} p50_ms={:.2} p99_ms={:.2} max_ms={:.2} keys={} \
-             keys_never_created={} two_locations={} first_error={:?}",
+             keys_never_created={} keys_kept_error={} two_locations={} first_error={:?}",
             statuses.join(" "),
             self.errors.load(Ordering::Relaxed),
             at(0.5),
@@ -115,6 +119,7 @@ impl Tally {
             at(1.0),
             self.keys.load(Ordering::Relaxed),
             self.keys_never_created.load(Ordering::Relaxed),
+            self.keys_kept_error.load(Ordering::Relaxed),
             self.two_locations.load(Ordering::Relaxed),
             self.first_error
                 .lock()
@@ -168,15 +173,19 @@ async fn send(
     }
 }
 
-/// A keyed create, retried until 201, then replayed once; returns the
-/// requests sent.
+/// A keyed create, retried until 201 (then replayed once) or until the
+/// gateway keeps a 502 or 504 for the key (every retry would be answered
+/// the same); returns the requests sent.
 async fn keyed(client: &Client, tally: &Tally, url: &str, key: &str) -> u64 {
     let mut sent = 0;
     for _ in 0..200 {
         sent += 1;
-        if let Some((StatusCode::CREATED, location)) =
-            send(client, tally, Method::POST, url, Some(key)).await
-        {
+        let answer = send(client, tally, Method::POST, url, Some(key)).await;
+        if let Some((StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT, _)) = answer {
+            tally.keys_kept_error.fetch_add(1, Ordering::Relaxed);
+            return sent;
+        }
+        if let Some((StatusCode::CREATED, location)) = answer {
             tally.keys.fetch_add(1, Ordering::Relaxed);
             sent += 1;
             if let Some((_, replayed)) = send(client, tally, Method::POST, url, Some(key)).await {

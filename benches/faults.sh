@@ -9,8 +9,10 @@
 # Scenarios:
 #   restart    two cycles of `kill -9` of the backend and a restart 1 s later, under PUT load and
 #              keyed-POST load (16 tasks each). Holds when no PUT is lost (every one answered 2xx
-#              or 503), no keyed POST goes unanswered, every key is created in the end, and no
-#              key's replay names another Location than its create did.
+#              or 503), no keyed POST goes unanswered, every key is created in the end or keeps
+#              the 502/504 of a call that may have reached the service (keys_kept_error: the
+#              gateway never runs such a call again, so no retry can create a second resource),
+#              and no key's replay names another Location than its create did.
 #   sighup     five SIGHUPs, D/6 apart, under GET+PUT+POST load (16 tasks). Holds when every
 #              request is answered 2xx and the gateway logged five reloads.
 #   slowloris  GET at a fixed rate (RATE, default 1000/s) for D/2 s alone, then for D/2 s beside
