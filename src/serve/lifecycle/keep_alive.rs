@@ -73,7 +73,11 @@ pub(super) async fn serve(
                 }
             }
         };
-        let parts = connection.into_parts();
+        // The emptied box freed here, not at the end of the idle wait.
+        let parts = {
+            let connection = connection;
+            (*connection).into_parts()
+        };
         (io, app) = (parts.io, parts.service.app);
         if !io.ended_idle || stopped {
             // The client closing while idle is an empty connection to hyper.
