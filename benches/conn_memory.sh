@@ -90,7 +90,9 @@ python3 "$root/benches/idle_clients.py" "$ADDR" "$N" "$MODE" "$work/opened" "$wo
 client=$!
 pids+=($client)
 opened=$(cat "$work/opened")
-sleep 1
+# Past the gateway's idle grace (1 s, src/serve/lifecycle/keep_alive.rs), and
+# a turn of its trim thread (once a second) after that.
+sleep 3
 open=$(status_kb "$gw" VmRSS)
 peak=$(status_kb "$gw" VmHWM)
 echo close >"$work/close"
