@@ -14,18 +14,21 @@
 #   3. starts the example service and the gateway (restgate serve --access-log=false, its default
 #      workers), sends one GET /v1/users/1 (so the upstream connection exists), waits 1 s and reads
 #      the gateway's VmRSS: "idle";
-#   4. a python3 client opens CONNECTIONS HTTP/1.1 connections (at most 500 connecting at once), sends
-#      GET /v1/users/1 on each, reads each 200 and keeps every connection open and idle; VmRSS then is
-#      "open" (and VmHWM "peak");
+#   4. a python3 client (benches/idle_clients.py) opens CONNECTIONS HTTP/1.1 connections (at most 500
+#      connecting at once), sends GET /v1/users/1 on each, reads each 200 and keeps every connection
+#      open and idle; VmRSS then is "open" (and VmHWM "peak"). MODE=h2c sends the GET over HTTP/2 with
+#      prior knowledge instead, MODE=fresh sends nothing (connections accepted, never used);
 #   5. the client closes them all; after SETTLE seconds (default 5) VmRSS is "closed".
 #
 # Output, one line:
-#   connections N idle I kB open O kB peak P kB closed C kB per-connection (O-I)/N kB closed/idle X
+#   mode M connections N idle I kB open O kB peak P kB closed C kB per-connection (O-I)/N kB closed/idle X
 # The goals: per-connection <= 12 kB (half of grpc-gateway's ~23 kB), closed/idle <= 2.
 set -u -o pipefail
 . "$(dirname "$0")/lib.sh"
 
 N=${1:-10000}
+MODE=${MODE:-h1}
+[[ $MODE =~ ^(h1|h2c|fresh)$ ]] || { echo "conn_memory.sh: MODE is h1, h2c or fresh, not '$MODE'" >&2; exit 2; }
 [[ $N =~ ^[0-9]+$ ]] && (( N >= 1 && N <= 30000 )) || { echo "conn_memory.sh: 1..30000 connections, not '$N'" >&2; exit 2; }
 gateway=${RESTGATE:-$rel/restgate}
 backend=$rel/examples/example_service
@@ -63,39 +66,13 @@ sleep 1
 idle=$(status_kb "$gw" VmRSS)
 
 mkfifo "$work/opened" "$work/close"
-python3 - "$ADDR" "$N" "$work/opened" "$work/close" <<'EOF' &
-import asyncio, sys
-host, port = sys.argv[1].rsplit(":", 1)
-n = int(sys.argv[2])
-REQUEST = f"GET /v1/users/1 HTTP/1.1\r\nHost: {sys.argv[1]}\r\n\r\n".encode()
-
-async def one(gate, held):
-    async with gate:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(REQUEST)
-        head = await reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise SystemExit(f"not a 200: {head[:40]!r}")
-        length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:"))
-        await reader.readexactly(length)
-        held.append(writer)
-
-async def main():
-    gate, held = asyncio.Semaphore(500), []
-    await asyncio.gather(*(one(gate, held) for _ in range(n)))
-    with open(sys.argv[3], "w") as f:
-        f.write(f"{len(held)}\n")
-    await asyncio.get_running_loop().run_in_executor(None, lambda: open(sys.argv[4]).read())
-    for w in held:
-        w.close()
-    await asyncio.gather(*(w.wait_closed() for w in held), return_exceptions=True)
-
-asyncio.run(main())
-EOF
+python3 "$root/benches/idle_clients.py" "$ADDR" "$N" "$MODE" "$work/opened" "$work/close" &
 client=$!
 pids+=($client)
 opened=$(cat "$work/opened")
-sleep 1
+# Past the gateway's idle grace (1 s, src/serve/lifecycle/keep_alive.rs), and
+# a turn of its trim thread (once a second) after that.
+sleep 3
 open=$(status_kb "$gw" VmRSS)
 peak=$(status_kb "$gw" VmHWM)
 echo close >"$work/close"
@@ -103,6 +80,6 @@ wait "$client"
 sleep "${SETTLE:-5}"
 closed=$(status_kb "$gw" VmRSS)
 echo "# $(date -u +%FT%TZ) commit $(revision) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "connections $opened idle $idle kB open $open kB peak $peak kB closed $closed kB" \
+echo "mode $MODE connections $opened idle $idle kB open $open kB peak $peak kB closed $closed kB" \
   "per-connection $(awk -v o="$open" -v i="$idle" -v n="$opened" 'BEGIN {printf "%.1f", (o - i) / n}') kB" \
   "closed/idle $(awk -v c="$closed" -v i="$idle" 'BEGIN {printf "%.2f", c / i}')"

@@ -7,6 +7,7 @@
 mod app;
 mod docs;
 mod in_process;
+mod keep_alive;
 mod ops;
 mod reload;
 mod server;

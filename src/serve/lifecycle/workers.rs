@@ -14,6 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -22,7 +23,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{live_app, Current, ListenerTls, Live};
+use super::{keep_alive, live_app, Current, ListenerTls, Live};
 use crate::serve::limits;
 
 /// Binds `workers` listeners on `addr` (port 0: the first picks the port,
@@ -96,9 +97,12 @@ async fn worker(
         Ok(l) => l,
         Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
     };
-    let builder = http_builder(&live, connections.header_read_timeout);
+    let builders = Arc::new(http_builders(&live, connections.header_read_timeout));
     let service = TowerToHyperService::new(live_app(live));
     let graceful = GracefulShutdown::new();
+    // What cleartext HTTP/1.1 connections, which hyper only serves while
+    // they are in use (see `keep_alive`), watch for the worker to stop.
+    let (stopping, _) = watch::channel(());
     let ticking = tokio::spawn(near_timer());
     loop {
         tokio::select! {
@@ -113,9 +117,10 @@ async fn worker(
                 // Replies are small and written whole: send them at once.
                 let _ = stream.set_nodelay(true);
                 let connection = Connection {
-                    builder: builder.clone(),
+                    builders: Arc::clone(&builders),
                     service: service.clone(),
                     watcher: graceful.watcher(),
+                    stopping: stopping.subscribe(),
                     header_read_timeout: connections.header_read_timeout,
                 };
                 match &connections.tls {
@@ -128,7 +133,8 @@ async fn worker(
     }
     drop(listener);
     ticking.abort();
-    graceful.shutdown().await;
+    stopping.send_replace(());
+    tokio::join!(graceful.shutdown(), stopping.closed());
 }
 
 /// How often [`near_timer`] ticks: well under the shortest timer a request
@@ -153,30 +159,42 @@ async fn near_timer() {
     }
 }
 
+/// hyper's connection settings, one set per worker shared by its
+/// connections: HTTP/1.1 or HTTP/2 by ALPN or preface (`auto`), and
+/// cleartext HTTP/1.1 alone.
+struct Builders {
+    auto: auto::Builder<TokioExecutor>,
+    http1: http1::Builder,
+}
+
 /// hyper's connection settings. Its own head limits sit above the
 /// gateway's (see `limits`), so that an oversized request gets the
 /// gateway's JSON answer. They are the first table's: a reload does not
 /// move them.
-fn http_builder(live: &Live, header_read_timeout: Duration) -> auto::Builder<TokioExecutor> {
+fn http_builders(live: &Live, header_read_timeout: Duration) -> Builders {
     let options = &live.gateway().shared.options;
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let mut http1 = http1::Builder::new();
+    http1
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .max_buf_size(limits::http1_max_buf_size(options));
-    builder
-        .http2()
+    let mut auto = auto::Builder::new(TokioExecutor::new());
+    auto.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(limits::http1_max_buf_size(options));
+    auto.http2()
         .timer(TokioTimer::new())
         .max_header_list_size(limits::http2_max_header_list_size(options));
-    builder
+    Builders { auto, http1 }
 }
 
 /// One accepted connection and what serves it.
 struct Connection {
-    builder: auto::Builder<TokioExecutor>,
+    builders: Arc<Builders>,
     service: TowerToHyperService<Router>,
     watcher: Watcher,
+    stopping: watch::Receiver<()>,
     header_read_timeout: Duration,
 }
 
@@ -192,9 +210,9 @@ impl Connection {
         // The protocol the client picked by ALPN: serve only that one, so
         // hyper's header timeout starts at once.
         let builder = match stream.get_ref().1.alpn_protocol() {
-            Some(b"h2") => self.builder.http2_only(),
-            Some(b"http/1.1") => self.builder.http1_only(),
-            _ => self.builder,
+            Some(b"h2") => self.builders.auto.clone().http2_only(),
+            Some(b"http/1.1") => self.builders.auto.clone().http1_only(),
+            _ => self.builders.auto.clone(),
         };
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), self.service);
         if let Err(e) = self.watcher.watch(connection.into_owned()).await {
@@ -208,28 +226,45 @@ impl Connection {
         // client that sends nothing, or half the HTTP/2 preface, is cut off
         // here.
         let known = tokio::time::timeout(self.header_read_timeout, protocol_known(&stream));
-        if known.await.is_err() {
+        let Ok(Some(http2)) = known.await else {
             return;
+        };
+        if !http2 {
+            let Connection {
+                builders,
+                service,
+                watcher,
+                stopping,
+                header_read_timeout,
+            } = self;
+            // Watched by `stopping` instead: hyper only serves it while in use.
+            drop(watcher);
+            let http1 = &builders.http1;
+            return keep_alive::serve(stream, http1, service, stopping, header_read_timeout).await;
         }
         let connection = self
-            .builder
+            .builders
+            .auto
             .serve_connection_with_upgrades(TokioIo::new(stream), self.service);
-        if let Err(e) = self.watcher.watch(connection.into_owned()).await {
+        // Boxed: an HTTP/1.1 connection's task does not reserve its size.
+        if let Err(e) = Box::pin(self.watcher.watch(connection.into_owned())).await {
             tracing::debug!(error = %e, "connection ended with an error");
         }
     }
 }
 
 /// Waits until the first bytes tell HTTP/1 from HTTP/2 (the 24-byte
-/// prior-knowledge preface, or anything that diverges from it), or the peer
-/// closes.
-async fn protocol_known(stream: &TcpStream) {
+/// prior-knowledge preface, or anything that diverges from it): true for
+/// HTTP/2, `None` if the peer closes first.
+async fn protocol_known(stream: &TcpStream) -> Option<bool> {
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
     let mut buf = [0u8; 24];
     loop {
         match stream.peek(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) if n >= PREFACE.len() || buf[..n] != PREFACE[..n] => return,
+            Ok(0) | Err(_) => return None,
+            Ok(n) if n >= PREFACE.len() || buf[..n] != PREFACE[..n] => {
+                return Some(buf[..n] == *PREFACE)
+            }
             // A partial preface: look again shortly. (Peeking leaves the
             // socket readable, so waiting for readiness would spin.)
             Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
