@@ -205,11 +205,18 @@ impl<'b> Decoder<'_, 'b> {
         from..group.end
     }
 
-    /// Whether a singular field without presence holds its default (and so
-    /// is left out).
+    /// Whether a field without presence holds its default (and so is left
+    /// out): for a list, whether its records are all empty packed runs
+    /// (`[]`, as prost-reflect decodes them).
     fn is_default(&self, field: &Field, group: &Range<usize>) -> bool {
-        if field.shape != Shape::Single {
-            return false;
+        match field.shape {
+            Shape::Single => {}
+            Shape::List if field.ty.packable() => {
+                return self.entries[group.clone()]
+                    .iter()
+                    .all(|e| e.record.wire_type == WireType::Len && e.record.bytes.is_empty());
+            }
+            _ => return false,
         }
         let record = self.entries[group.end - 1].record;
         match field.ty {
