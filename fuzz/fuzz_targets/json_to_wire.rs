@@ -5,6 +5,11 @@
 //! or both refuse; when both accept, the plan's bytes decode to the
 //! message the reference read (RELIABILITY.md lists what is compared
 //! loosely and why).
+//!
+//! One deliberate difference: a number past f64's range (`1e400`) in the
+//! value of an unknown field that is dropped is read by the plan (it is
+//! JSON, and never converted) and refused by the reference (serde_json
+//! refuses to parse it even to skip it).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -76,6 +81,11 @@ fuzz_target!(|input: (u8, &[u8])| {
             }
         }
         (Err(ours), Ok(_)) => panic!("{text}: only the plan refuses: {ours}"),
+        (Ok(()), Err(reference))
+            if !options.deny_unknown_fields
+                && reference
+                    .to_string()
+                    .contains("number out of range at line") => {}
         (Ok(()), Err(reference)) => panic!("{text}: only the reference refuses: {reference}"),
         (Err(ours), Err(_)) => {
             assert!(wire.is_empty(), "{text}: refused ({ours}) with bytes left");

@@ -55,9 +55,8 @@ fuzz_target!(|input: (u8, &[u8])| {
     };
     match (result, json::to_vec(&message, &options)) {
         (Ok(()), Ok(reference)) => {
-            let ours: serde_json::Value = serde_json::from_slice(&ours).unwrap_or_else(|e| {
-                panic!("not JSON ({e}): {}", String::from_utf8_lossy(&ours))
-            });
+            let ours: serde_json::Value = serde_json::from_slice(&ours)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&ours)));
             let reference: serde_json::Value =
                 serde_json::from_slice(&reference).expect("the reference writes JSON");
             assert!(
