@@ -97,6 +97,15 @@ impl<'b> Decoder<'_, 'b> {
                 let reason = format!("invalid wire type {:?}", record.wire_type);
                 return Err(Fault::new(reason).in_field(&field.json_name));
             }
+            // Every record of a singular string must be UTF-8, as prost
+            // decodes them, not only the last one that is written.
+            if field.shape == Shape::Single
+                && field.ty == Type::Scalar(Scalar::String)
+                && std::str::from_utf8(record.bytes).is_err()
+            {
+                let reason = "invalid string value: data is not UTF-8 encoded";
+                return Err(Fault::new(reason).in_field(&field.json_name));
+            }
             let field = i as u16;
             sorted &= field >= last;
             last = field;
