@@ -283,6 +283,12 @@ impl<'b> Decoder<'_, 'b> {
             let bytes = self.entries[group.start].record.bytes;
             return self.message(index, bytes, out);
         }
+        // Each record must be whole on its own, as prost decodes them: one
+        // cut short must not be completed by the next once joined.
+        for g in group.clone() {
+            let mut reader = Reader::new(self.entries[g].record.bytes);
+            while reader.next().map_err(Fault::new)?.is_some() {}
+        }
         let joined: Vec<u8> = group
             .flat_map(|g| self.entries[g].record.bytes.iter().copied())
             .collect();

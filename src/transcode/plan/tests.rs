@@ -9,7 +9,7 @@ use crate::transcode::{json, JsonOptions};
 
 fn message(name: &str) -> MessageDescriptor {
     let dir = tempfile::tempdir().expect("temp dir");
-    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } }";
+    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } }";
     std::fs::write(dir.path().join("t.proto"), proto).expect("write proto");
     let pool: DescriptorPool = protox::Compiler::new([dir.path()])
         .and_then(|mut compiler| {
@@ -67,4 +67,24 @@ fn a_string_overwritten_by_a_later_record_is_still_utf8() {
             .unwrap_err();
         assert!(error.to_string().contains("not UTF-8"), "{error}");
     }
+}
+
+#[test]
+fn a_message_record_cut_short_is_not_completed_by_the_next() {
+    let desc = message("t.Outer");
+    let plan = MessagePlan::compile(&desc);
+    // `inner` twice: first a key with no value (field 4, a varint), then
+    // a byte that, joined to it, would be that value.
+    let wire = [0x0a, 0x01, 0x20, 0x0a, 0x01, 0x01];
+    assert!(DynamicMessage::decode(desc.clone(), &wire[..]).is_err());
+    let mut out = Vec::new();
+    let error = plan
+        .wire_to_json(&wire, &JsonOptions::default(), &mut out)
+        .unwrap_err();
+    assert!(error.to_string().contains("truncated varint"), "{error}");
+    // Two whole records merge.
+    let wire = [0x0a, 0x02, 0x12, 0x00, 0x0a, 0x02, 0x20, 0x01];
+    plan.wire_to_json(&wire, &JsonOptions::default(), &mut out)
+        .unwrap();
+    assert_eq!(out, br#"{"inner":{"b":1}}"#);
 }
