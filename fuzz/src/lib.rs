@@ -202,3 +202,34 @@ pub fn checked_service() -> impl tower::Service<
         Ok::<_, Infallible>(answer)
     })
 }
+
+/// The compiled plan of a fixture message (one cache for the process).
+pub fn fixture_plan(desc: &MessageDescriptor) -> std::sync::Arc<restgate::transcode::MessagePlan> {
+    static PLANS: OnceLock<restgate::transcode::PlanCache> = OnceLock::new();
+    PLANS
+        .get_or_init(restgate::transcode::PlanCache::new)
+        .plan(desc)
+}
+
+/// JSON values equal, numbers as the same float: prost-reflect writes a
+/// float field at 32 bits (`3.4028235e38`) or, in a reply holding an empty
+/// Any, at 64 (`3.4028234663852886e38`), the same float either way.
+pub fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::{Array, Number, Object};
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, u)| y.get(k).is_some_and(|v| json_eq(u, v)))
+        }
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(u, v)| json_eq(u, v)),
+        (Number(x), Number(y)) if x != y => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => {
+                let single = |v: f64| f64::from(v as f32) == v;
+                x as f32 == y as f32 && (single(x) || single(y))
+            }
+            _ => false,
+        },
+        _ => a == b,
+    }
+}

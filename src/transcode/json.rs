@@ -12,7 +12,8 @@
 //! prost-reflect differs, this side of the interface makes up for it: request
 //! JSON goes through [`strict`] first (exact integers and floats, duplicate
 //! fields, strict Timestamps, empty Anys), and a reply is checked by
-//! [`checks`] before it is written (Timestamps and Durations out of range).
+//! [`checks`] before it is written (Timestamps and Durations out of range,
+//! FieldMask paths that are no field paths).
 //! The strict pass reads the text once more per level of nesting before
 //! prost-reflect reads it, on top of the figures above; a body nested
 //! deeper than serde_json reads is refused before that ([`depth`]).
@@ -24,6 +25,7 @@ mod strict;
 #[cfg(test)]
 mod tests;
 
+pub(super) use checks::{camel_path, not_a_field_path};
 pub(super) use number::{float as parse_float, integer as parse_integer};
 
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};

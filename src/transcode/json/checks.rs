@@ -2,8 +2,9 @@
 //! prost-reflect can neither read nor write) after a request is read and
 //! before a reply is written, and refusing a reply whose Timestamp or
 //! Duration has no JSON form (prost-reflect writes nanos of the wrong sign or past
-//! 999,999,999 as they are). Both look inside every Any whose type the pool
-//! knows.
+//! 999,999,999 as they are) or whose FieldMask holds a path that is no
+//! lower_snake_case field path (prost-reflect drops a trailing `_`). Both
+//! look inside every Any whose type the pool knows.
 
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, ReflectMessage, Value};
@@ -161,6 +162,18 @@ pub(super) fn check_reply(message: &DynamicMessage) -> Result<bool, String> {
             }
             Ok(false)
         }
+        "google.protobuf.FieldMask" => {
+            let paths = message.get_field_by_name("paths");
+            let paths = paths
+                .as_deref()
+                .and_then(Value::as_list)
+                .unwrap_or_default();
+            let mut camel = String::new();
+            for path in paths.iter().filter_map(Value::as_str) {
+                camel_path(&mut camel, path).ok_or_else(|| not_a_field_path(path))?;
+            }
+            Ok(false)
+        }
         "google.protobuf.Any" => match any_contents(message) {
             Some(contents) => check_reply(&contents),
             None => Ok(type_url(message).is_empty()),
@@ -189,4 +202,43 @@ pub(super) fn check_reply(message: &DynamicMessage) -> Result<bool, String> {
             Ok(has_empty_any)
         }
     }
+}
+
+/// Why a reply's FieldMask path cannot be written.
+pub(in crate::transcode) fn not_a_field_path(path: &str) -> String {
+    format!("FieldMask path {path:?} is not a lower_snake_case field path")
+}
+
+/// A FieldMask path (`user.display_name`) in its JSON form
+/// (`user.displayName`), appended to `out`; `None` when it is no
+/// lower_snake_case field path, as protobuf's JSON writer refuses it: an
+/// empty path or segment, a segment starting with a digit, a character
+/// other than `a-z`, `0-9` and `_`, or a `_` not followed by a letter
+/// (`a__b`, `a_1`, `a_`), all of which would not read back as written.
+pub(in crate::transcode) fn camel_path(out: &mut String, path: &str) -> Option<()> {
+    for (i, segment) in path.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if segment.is_empty() || segment.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let mut upper_next = false;
+        for c in segment.chars() {
+            match c {
+                'a'..='z' if upper_next => {
+                    out.push(c.to_ascii_uppercase());
+                    upper_next = false;
+                }
+                _ if upper_next => return None,
+                '_' => upper_next = true,
+                'a'..='z' | '0'..='9' => out.push(c),
+                _ => return None,
+            }
+        }
+        if upper_next {
+            return None;
+        }
+    }
+    Some(())
 }

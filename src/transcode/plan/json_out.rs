@@ -97,6 +97,15 @@ impl<'b> Decoder<'_, 'b> {
                 let reason = format!("invalid wire type {:?}", record.wire_type);
                 return Err(Fault::new(reason).in_field(&field.json_name));
             }
+            // Every record of a singular string must be UTF-8, as prost
+            // decodes them, not only the last one that is written.
+            if field.shape == Shape::Single
+                && field.ty == Type::Scalar(Scalar::String)
+                && std::str::from_utf8(record.bytes).is_err()
+            {
+                let reason = "invalid string value: data is not UTF-8 encoded";
+                return Err(Fault::new(reason).in_field(&field.json_name));
+            }
             let field = i as u16;
             sorted &= field >= last;
             last = field;
@@ -205,11 +214,18 @@ impl<'b> Decoder<'_, 'b> {
         from..group.end
     }
 
-    /// Whether a singular field without presence holds its default (and so
-    /// is left out).
+    /// Whether a field without presence holds its default (and so is left
+    /// out): for a list, whether its records are all empty packed runs
+    /// (`[]`, as prost-reflect decodes them).
     fn is_default(&self, field: &Field, group: &Range<usize>) -> bool {
-        if field.shape != Shape::Single {
-            return false;
+        match field.shape {
+            Shape::Single => {}
+            Shape::List if field.ty.packable() => {
+                return self.entries[group.clone()]
+                    .iter()
+                    .all(|e| e.record.wire_type == WireType::Len && e.record.bytes.is_empty());
+            }
+            _ => return false,
         }
         let record = self.entries[group.end - 1].record;
         match field.ty {
@@ -266,6 +282,12 @@ impl<'b> Decoder<'_, 'b> {
         if group.len() == 1 {
             let bytes = self.entries[group.start].record.bytes;
             return self.message(index, bytes, out);
+        }
+        // Each record must be whole on its own, as prost decodes them: one
+        // cut short must not be completed by the next once joined.
+        for g in group.clone() {
+            let mut reader = Reader::new(self.entries[g].record.bytes);
+            while reader.next().map_err(Fault::new)?.is_some() {}
         }
         let joined: Vec<u8> = group
             .flat_map(|g| self.entries[g].record.bytes.iter().copied())

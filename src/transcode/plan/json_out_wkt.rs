@@ -1,8 +1,9 @@
 //! The well-known types' wire bytes → their own JSON, with the refusals of
 //! `json/checks` and prost-reflect: a Timestamp outside years 1–9999 or
 //! with nanos out of 0..1e9, a Duration past ±10,000 years or with nanos
-//! of the wrong sign, a FieldMask path with no lowerCamelCase form, a
-//! `Value` holding a non-finite number, an Any of a type the pool lacks.
+//! of the wrong sign, a FieldMask path that is no lower_snake_case field
+//! path (`json/checks`' rule), a `Value` holding a non-finite number, an
+//! Any of a type the pool lacks.
 //! An Any with neither type nor value is `{}`.
 
 use std::io::Write as _;
@@ -13,6 +14,7 @@ use super::fault::Fault;
 use super::json_out::{scalar_value, Decoder};
 use super::wire::Record;
 use super::write;
+use crate::transcode::json::{camel_path, not_a_field_path};
 
 /// Timestamps: 0001-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z.
 const TIMESTAMP_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
@@ -96,8 +98,7 @@ impl<'b> Decoder<'_, 'b> {
             if !joined.is_empty() {
                 joined.push(',');
             }
-            camel_path(&mut joined, path)
-                .ok_or_else(|| Fault::new("cannot roundtrip field name through camelcase"))?;
+            camel_path(&mut joined, path).ok_or_else(|| Fault::new(not_a_field_path(path)))?;
         }
         write::string(out, &joined);
         Ok(())
@@ -225,33 +226,4 @@ fn wrapper(
         return Ok(());
     }
     scalar_value(scalar, bits, bytes, out)
-}
-
-/// A proto path (`user.display_name`) in lowerCamelCase, as prost-reflect
-/// writes it; `None` when the camel form would not read back to it.
-fn camel_path(out: &mut String, path: &str) -> Option<()> {
-    for (i, part) in path.split('.').enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        let mut upper_next = false;
-        for ch in part.chars() {
-            if ch.is_ascii_uppercase() {
-                return None;
-            }
-            if upper_next {
-                let upper = ch.to_ascii_uppercase();
-                if upper == ch {
-                    return None;
-                }
-                out.push(upper);
-                upper_next = false;
-            } else if ch == '_' {
-                upper_next = true;
-            } else {
-                out.push(ch);
-            }
-        }
-    }
-    Some(())
 }

@@ -23,6 +23,8 @@ mod json_out_map;
 mod json_out_wkt;
 mod lexer;
 mod lookup;
+#[cfg(test)]
+mod tests;
 mod wire;
 mod write;
 

@@ -154,18 +154,24 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    /// A record's key: its field number (1 to 2^29 - 1, the key a 32-bit
+    /// varint, as protobuf and prost read it) and wire type.
+    fn key(&mut self) -> Result<(u32, WireType), WireError> {
+        let key = u32::try_from(self.varint()?).map_err(|_| "field number out of range")?;
+        if key >> 3 == 0 {
+            return Err("field number 0");
+        }
+        let wire_type = WireType::of(u64::from(key & 7)).ok_or("invalid wire type")?;
+        Ok((key >> 3, wire_type))
+    }
+
     /// The next record, `None` at the end.
     #[inline]
     pub(super) fn next(&mut self) -> Result<Option<Record<'a>>, WireError> {
         if self.at_end() {
             return Ok(None);
         }
-        let key = self.varint()?;
-        let number = u32::try_from(key >> 3).map_err(|_| "field number out of range")?;
-        if number == 0 {
-            return Err("field number 0");
-        }
-        let wire_type = WireType::of(key & 7).ok_or("invalid wire type")?;
+        let (number, wire_type) = self.key()?;
         let mut record = Record {
             number,
             wire_type,
@@ -201,9 +207,8 @@ impl<'a> Reader<'a> {
             if self.at_end() {
                 return Err("truncated group");
             }
-            let key = self.varint()?;
-            let inner = u32::try_from(key >> 3).map_err(|_| "field number out of range")?;
-            match WireType::of(key & 7).ok_or("invalid wire type")? {
+            let (inner, wire_type) = self.key()?;
+            match wire_type {
                 WireType::EndGroup if inner == number => return Ok(()),
                 WireType::EndGroup => return Err("mismatched end of group"),
                 WireType::StartGroup => self.skip_group(inner, depth + 1)?,
@@ -251,6 +256,31 @@ mod tests {
             want.extend(std::iter::repeat_n(7u8, len));
             assert_eq!(out, want, "{len}");
         }
+    }
+
+    #[test]
+    fn a_key_past_32_bits_is_refused() {
+        // Field 2^29 - 1 (the largest), a varint: key 0xffff_fff8.
+        let largest = [0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01];
+        let record = Reader::new(&largest).next().unwrap().unwrap();
+        assert_eq!(record.number, (1 << 29) - 1);
+        // Field 2^29: key 2^32, which prost refuses (wire_to_json found the
+        // plan reading such keys as fields to skip).
+        let past = [0x80, 0x80, 0x80, 0x80, 0x10, 0x01];
+        assert_eq!(
+            Reader::new(&past).next().unwrap_err(),
+            "field number out of range"
+        );
+        // The same inside a group that is skipped.
+        let group = [0x0b, 0x80, 0x80, 0x80, 0x80, 0x10, 0x01, 0x0c];
+        assert_eq!(
+            Reader::new(&group).next().unwrap_err(),
+            "field number out of range"
+        );
+        assert_eq!(
+            Reader::new(&[0x00, 0x01]).next().unwrap_err(),
+            "field number 0"
+        );
     }
 
     #[test]

@@ -1,0 +1,90 @@
+//! Regression cases of the compiled transcoder found by fuzzing it against
+//! [`crate::transcode::json`] (`fuzz/fuzz_targets/wire_to_json.rs`); the
+//! property tests are `tests/transcode_plan.rs`.
+
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
+
+use super::MessagePlan;
+use crate::transcode::{json, JsonOptions};
+
+fn message(name: &str) -> MessageDescriptor {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } }";
+    std::fs::write(dir.path().join("t.proto"), proto).expect("write proto");
+    let pool: DescriptorPool = protox::Compiler::new([dir.path()])
+        .and_then(|mut compiler| {
+            compiler.open_file("t.proto")?;
+            Ok(compiler.descriptor_pool())
+        })
+        .expect("compile t.proto");
+    pool.get_message_by_name(name).expect(name)
+}
+
+#[test]
+fn an_empty_packed_run_is_an_empty_list_left_out() {
+    let desc = message("t.Lists");
+    let plan = MessagePlan::compile(&desc);
+    // Field 1, length-delimited, no bytes: a packed run of no numbers.
+    let wire = [0x0a, 0x00];
+    for (emit_unpopulated, want) in [(false, "{}"), (true, r#"{"bigs":[]}"#)] {
+        let options = JsonOptions {
+            emit_unpopulated,
+            ..JsonOptions::default()
+        };
+        let mut out = Vec::new();
+        plan.wire_to_json(&wire, &options, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let message = DynamicMessage::decode(desc.clone(), &wire[..]).unwrap();
+        assert_eq!(json::to_vec(&message, &options).unwrap(), want.as_bytes());
+    }
+    // Two runs, one empty: the other's numbers.
+    let mut out = Vec::new();
+    plan.wire_to_json(
+        &[0x0a, 0x00, 0x0a, 0x01, 0x05],
+        &JsonOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, br#"{"bigs":["5"]}"#);
+}
+
+#[test]
+fn a_string_overwritten_by_a_later_record_is_still_utf8() {
+    let desc = message("t.Strings");
+    let plan = MessagePlan::compile(&desc);
+    // `id` given twice, first as a byte that is no UTF-8; then the oneof
+    // member `a` the same way, overridden by `b`; then `id` again with an
+    // empty last record (the default, not written).
+    for wire in [
+        &[0x12, 0x01, 0xf8, 0x12, 0x01, b'x'][..],
+        &[0x1a, 0x01, 0xf8, 0x20, 0x01],
+        &[0x12, 0x01, 0xf8, 0x12, 0x00],
+    ] {
+        assert!(DynamicMessage::decode(desc.clone(), wire).is_err());
+        let mut out = Vec::new();
+        let error = plan
+            .wire_to_json(wire, &JsonOptions::default(), &mut out)
+            .unwrap_err();
+        assert!(error.to_string().contains("not UTF-8"), "{error}");
+    }
+}
+
+#[test]
+fn a_message_record_cut_short_is_not_completed_by_the_next() {
+    let desc = message("t.Outer");
+    let plan = MessagePlan::compile(&desc);
+    // `inner` twice: first a key with no value (field 4, a varint), then
+    // a byte that, joined to it, would be that value.
+    let wire = [0x0a, 0x01, 0x20, 0x0a, 0x01, 0x01];
+    assert!(DynamicMessage::decode(desc.clone(), &wire[..]).is_err());
+    let mut out = Vec::new();
+    let error = plan
+        .wire_to_json(&wire, &JsonOptions::default(), &mut out)
+        .unwrap_err();
+    assert!(error.to_string().contains("truncated varint"), "{error}");
+    // Two whole records merge.
+    let wire = [0x0a, 0x02, 0x12, 0x00, 0x0a, 0x02, 0x20, 0x01];
+    plan.wire_to_json(&wire, &JsonOptions::default(), &mut out)
+        .unwrap();
+    assert_eq!(out, br#"{"inner":{"b":1}}"#);
+}
