@@ -28,6 +28,14 @@ pub struct RequestParts<'a> {
     pub content_type: Option<&'a str>,
 }
 
+impl RequestParts<'_> {
+    /// Whether the body carries anything (a body of only whitespace fills
+    /// no field, as no body does).
+    pub(super) fn has_body(&self) -> bool {
+        self.body.iter().any(|b| !b.is_ascii_whitespace())
+    }
+}
+
 /// Builds the request message for `route`.
 pub fn build_request(
     route: &Route,
@@ -35,7 +43,7 @@ pub fn build_request(
     options: &JsonOptions,
 ) -> Result<DynamicMessage, TranscodeError> {
     let input = route.rpc.input();
-    let has_body = parts.body.iter().any(|b| !b.is_ascii_whitespace());
+    let has_body = parts.has_body();
     let mask_field = (route.kind == RouteKind::Update)
         .then(|| mask::mask_field(&input))
         .flatten();

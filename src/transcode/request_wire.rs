@@ -84,7 +84,7 @@ impl RequestPlan {
         options: &JsonOptions,
     ) -> Result<Bytes, TranscodeError> {
         let mut wire = Vec::with_capacity(parts.body.len() + 64);
-        let has_body = parts.body.iter().any(|b| !b.is_ascii_whitespace());
+        let has_body = parts.has_body();
         match &self.body {
             Some((plan, None)) if has_body => plan.json_to_wire(parts.body, options, &mut wire)?,
             Some((plan, Some(number))) if has_body => {
