@@ -15,11 +15,12 @@ use std::ops::Range;
 use super::compile::{Arena, Field, Message, MessagePlan, Scalar, Shape, Type};
 use super::fault::{At, Fault};
 use super::wire::{unzigzag32, unzigzag64, Reader, Record, WireType};
+use super::wire_check;
 use super::write;
 use crate::transcode::{JsonOptions, TranscodeError};
 
 /// Messages nested deeper than this are refused (prost's own bound).
-const MAX_DEPTH: usize = 100;
+pub(super) const MAX_DEPTH: usize = 100;
 
 /// One record of a message, with the index of its field in the plan.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +66,7 @@ impl MessagePlan {
 }
 
 /// Whether a record's wire type fits the field.
-fn fits(field: &Field, wire_type: WireType) -> bool {
+pub(super) fn fits(field: &Field, wire_type: WireType) -> bool {
     match field.shape {
         Shape::Map { .. } => wire_type == WireType::Len,
         Shape::List if field.ty.packable() => {
@@ -162,7 +163,9 @@ impl<'b> Decoder<'_, 'b> {
             }
             let mut group = start..at;
             if let (Some(oneof), false) = (field.oneof, group.is_empty()) {
-                group = self.oneof_winner(message, group, range.clone(), oneof);
+                let winner = self.oneof_winner(message, group.clone(), range.clone(), oneof);
+                self.check_overridden(field, group.start..winner.start)?;
+                group = winner;
             }
             let name = if self.options.proto_field_names {
                 &field.proto_key
@@ -212,6 +215,20 @@ impl<'b> Decoder<'_, 'b> {
             .find(|&g| self.entries[g].pos > other)
             .unwrap_or(group.end);
         from..group.end
+    }
+
+    /// A oneof member's records that a later member overrides: never
+    /// written, yet decoded (and refused when broken) all the same.
+    fn check_overridden(&self, field: &Field, overridden: Range<usize>) -> Result<(), Fault> {
+        let Type::Message(m) = field.ty else {
+            // Strings are checked as they are read; numbers cannot be broken.
+            return Ok(());
+        };
+        for g in overridden {
+            let bytes = self.entries[g].record.bytes;
+            wire_check::message(self.arena, m, bytes, self.depth).in_field(&field.json_name)?;
+        }
+        Ok(())
     }
 
     /// Whether a field without presence holds its default (and so is left
@@ -292,13 +309,19 @@ impl<'b> Decoder<'_, 'b> {
         let joined: Vec<u8> = group
             .flat_map(|g| self.entries[g].record.bytes.iter().copied())
             .collect();
+        self.joined(index, &joined, out)
+    }
+
+    /// A message of type `index` from records already checked and joined
+    /// into bytes of their own.
+    pub(super) fn joined(&self, index: u32, joined: &[u8], out: &mut Vec<u8>) -> Result<(), Fault> {
         let mut inner = Decoder {
             arena: self.arena,
             options: self.options,
             entries: Vec::new(),
             depth: self.depth,
         };
-        inner.message(index, &joined, out)
+        inner.message(index, joined, out)
     }
 
     /// A list's items from one record: a packed run or one item.

@@ -26,6 +26,7 @@ mod lookup;
 #[cfg(test)]
 mod tests;
 mod wire;
+mod wire_check;
 mod write;
 
 use std::collections::HashMap;
