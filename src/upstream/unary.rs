@@ -53,7 +53,7 @@ pub(super) async fn call(
     let frame = request.framed().map_err(UpstreamError::Status)?;
     metadata
         .as_mut()
-        .insert(GRPC_TIMEOUT, grpc_timeout_value(timeout));
+        .insert(GRPC_TIMEOUT, deadline_header(timeout));
     let pool = remote.pool().await?;
     let (mut connection, origin) = Connection::open(remote, &pool).await?;
     connection.admits(&metadata, &path, &origin)?;
@@ -98,6 +98,34 @@ fn http_request(
     Ok(request)
 }
 
+/// `timeout` as the call's `grpc-timeout`: from a second up in whole
+/// milliseconds (rounded down; finer is no use to a deadline that long), so
+/// that the calls a worker starts within one millisecond share one value —
+/// it keeps the last it made, and a clone of it allocates nothing; shorter
+/// ones as [`grpc_timeout_value`] writes them.
+fn deadline_header(timeout: Duration) -> HeaderValue {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u128, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    if timeout < Duration::from_secs(1) {
+        return grpc_timeout_value(timeout);
+    }
+    let millis = timeout.as_millis();
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((made, value)) if *made == millis => value.clone(),
+            _ => {
+                let whole = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+                let value = grpc_timeout_value(whole);
+                *last = Some((millis, value.clone()));
+                value
+            }
+        }
+    })
+}
+
 /// `timeout` as a `grpc-timeout` value: the most precise unit whose count
 /// fits the protocol's 8 digits.
 fn grpc_timeout_value(timeout: Duration) -> HeaderValue {
@@ -137,6 +165,16 @@ mod tests {
         assert_eq!(value(Duration::from_secs(u64::MAX)), "99999999H");
         let parsed = super::super::grpc_timeout(&grpc_timeout_value(Duration::from_secs(90)));
         assert_eq!(parsed, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn deadlines_from_a_second_up_are_sent_in_whole_milliseconds() {
+        let value = |d| deadline_header(d).to_str().unwrap().to_owned();
+        assert_eq!(value(Duration::from_micros(59_999_999)), "59999000u");
+        assert_eq!(value(Duration::from_micros(59_999_001)), "59999000u");
+        assert_eq!(value(Duration::from_micros(59_998_999)), "59998000u");
+        assert_eq!(value(Duration::from_micros(999_999)), "999999u");
+        assert_eq!(value(Duration::from_secs(200_000)), "200000S");
     }
 
     #[test]
