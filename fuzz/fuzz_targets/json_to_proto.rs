@@ -5,7 +5,8 @@
 //! restgate follows proto3 JSON and prost-reflect does not:
 //!
 //! - restgate refuses: an integer out of its field's range (prost-reflect
-//!   reads it through an f64 that lands in range), a quoted integer not
+//!   reads it through an f64 that lands in range), a number whose fraction
+//!   is not zero that an f64 rounds to an integer, a quoted integer not
 //!   written as a JSON number (`"09"`, `"+1"`), a field given twice, a
 //!   Timestamp with second 60 or more than nine fractional digits, bytes
 //!   that are no UTF-8 inside an unknown field that is dropped;
@@ -40,9 +41,12 @@ fn as_json(message: &DynamicMessage) -> serde_json::Value {
 }
 
 /// The reasons restgate refuses what prost-reflect reads (see the module doc).
-const STRICTER: [&str; 7] = [
+const STRICTER: [&str; 8] = [
     // A quoted integer that is not written as a JSON number (`"09"`, `"+1"`).
     "is not a number",
+    // A fraction that is not zero, read by prost-reflect through an f64
+    // that rounds it to an integer (`2.00000000000000012`).
+    "is not an integer",
     // Bytes that are no UTF-8, in the value of a field dropped as unknown.
     "invalid unicode code point",
     "is out of range for",
