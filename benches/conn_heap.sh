@@ -17,8 +17,8 @@ N=${1:-2000}
 MODE=${MODE:-h1}
 [[ $N =~ ^[0-9]+$ ]] && (( N >= 1 && N <= 30000 )) || { echo "conn_heap.sh: 1..30000 connections, not '$N'" >&2; exit 2; }
 [[ $MODE =~ ^(h1|h2c|fresh)$ ]] || { echo "conn_heap.sh: MODE is h1, h2c or fresh, not '$MODE'" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-rel=${CARGO_TARGET_DIR:-$root/target}/release
+. "$(dirname "$0")/lib.sh"
+
 gateway=${RESTGATE:-$rel/restgate}
 backend=$rel/examples/example_service
 BACKEND=127.0.0.1:${BACKEND_PORT:-50083}
@@ -29,27 +29,15 @@ done
 [[ -x $gateway && -x $backend ]] || { echo "conn_heap.sh: $gateway or $backend missing (build: see benches/conn_memory.sh)" >&2; exit 1; }
 ulimit -n $((N + 1024)) 2>/dev/null || { echo "conn_heap.sh: cannot raise the open-file limit" >&2; exit 1; }
 work=$(mktemp -d /tmp/restgate-conn-heap.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-port_open() { (echo >"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; }
-wait_port() {
-  local i
-  for i in $(seq 1 300); do port_open "$1" && return 0; sleep 0.1; done
-  echo "conn_heap.sh: nothing listening on $1" >&2; return 1
-}
+removed_at_exit+=("$work")
 
 "$backend" "$BACKEND" >"$work/backend.log" 2>&1 &
 pids+=($!)
 wait_port "$BACKEND" || exit 1
 heaptrack -o "$work/heap" "$gateway" serve --upstream "http://$BACKEND" --listen "$ADDR" --access-log=false \
   >"$work/gateway.log" 2>&1 &
-pids+=($!)
+tracked=$!
+pids+=($tracked)
 wait_port "$ADDR" || exit 1
 gw=$(pgrep -n -f -- "serve --upstream http://$BACKEND --listen $ADDR")
 curl -s -m 5 -o /dev/null -X PUT -H 'content-type: application/json' --data '{"displayName":"idle"}' "http://$ADDR/v1/users/1"
@@ -71,8 +59,8 @@ after=$(in_use)
 echo close >"$work/close"
 wait "$client"
 kill "$gw"
-wait "${pids[1]}" 2>/dev/null
-echo "# $(date -u +%FT%TZ) commit $(cd "$root" && git rev-parse --short HEAD) gateway $gateway"
+wait "$tracked" 2>/dev/null
+note "$(date -u +%FT%TZ) commit $(revision) gateway $gateway"
 echo "mode $MODE connections $opened heap in use before $before after $after" \
   "per-connection $(( (after - before) / opened )) bytes"
 echo "peak heap by call site, bytes per connection (innermost frames outside the allocator):"

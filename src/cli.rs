@@ -399,14 +399,9 @@ pub fn init_logging(format: LogFormat) -> crate::serve::log_writer::LogFlush {
     // Colours only for a terminal, never into a pipe or a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (writer, flush) = crate::serve::log_writer::stderr_writer();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
+    let subscriber = crate::serve::log_writer::subscriber(format, filter, ansi, writer);
+    // Also takes the `log` crate's records (as `fmt().try_init()` does).
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);
     flush
 }
 

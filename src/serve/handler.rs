@@ -121,14 +121,7 @@ fn record(
         .metrics
         .answered(template, method.as_str(), status, elapsed);
     if shared.options.access_log {
-        tracing::info!(
-            target: "restgate::access",
-            method = %method,
-            route = template,
-            status,
-            latency_us = elapsed.as_micros() as u64,
-            request_id = request_id.to_str().unwrap_or("-"),
-        );
+        super::log_writer::access_line(method, template, status, elapsed, request_id);
     }
 }
 

@@ -12,12 +12,21 @@
 //! slowing requests down, and counted: [`lines_dropped`], exported as
 //! `restgate_log_lines_dropped_total`. The [`LogFlush`] guard, held until
 //! the process ends, writes out every queued line when it drops.
+//!
+//! Also here: the subscriber that formats lines into that writer
+//! ([`subscriber`]) and the access log's line ([`access_line`]), so that
+//! `benches/access_log.rs` measures what a request pays for its line.
 
 use std::io::{BufWriter, Write};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use http::{HeaderValue, Method};
+use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
 
 /// How many lines may wait for the writer thread before new ones are
 /// dropped: about a second of access lines at full load, a few MB at most.
@@ -43,10 +52,53 @@ pub struct LogFlush {
 /// in the process: there is one per process).
 pub fn stderr_writer() -> (NonBlocking, LogFlush) {
     // stderr is unbuffered: the writer thread's batch goes out as one write.
-    let stderr = BufWriter::with_capacity(64 * 1024, std::io::stderr());
-    let (writer, flush) = queued(Paused(stderr), QUEUED_LINES);
+    let (writer, flush) = writer_to(std::io::stderr());
     let _ = DROPPED.set(writer.error_counter());
     (writer, flush)
+}
+
+/// The writer [`stderr_writer`] makes, writing to `sink` instead.
+pub fn writer_to<W: Write + Send + Sync + 'static>(sink: W) -> (NonBlocking, LogFlush) {
+    queued(
+        Paused(BufWriter::with_capacity(64 * 1024, sink)),
+        QUEUED_LINES,
+    )
+}
+
+/// The subscriber of `restgate serve`: lines filtered by `filter`, pretty
+/// (coloured when `ansi`) or one JSON object each, written to `writer`.
+pub fn subscriber(
+    format: LogFormat,
+    filter: EnvFilter,
+    ansi: bool,
+    writer: NonBlocking,
+) -> Box<dyn Subscriber + Send + Sync> {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Pretty => Box::new(builder.finish()),
+        LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
+    }
+}
+
+/// The access log's line for one answer (target `restgate::access`).
+pub fn access_line(
+    method: &Method,
+    route: &str,
+    status: u16,
+    latency: Duration,
+    request_id: &HeaderValue,
+) {
+    tracing::info!(
+        target: "restgate::access",
+        method = %method,
+        route,
+        status,
+        latency_us = latency.as_micros() as u64,
+        request_id = request_id.to_str().unwrap_or("-"),
+    );
 }
 
 /// A lossy writer queueing at most `lines` lines for `sink`.

@@ -71,15 +71,20 @@ pub(super) fn last_string(mut wire: &[u8], number: u32) -> Option<&str> {
 /// (field numbers from the outer message in), looked for in every record
 /// of the messages on the way, which protobuf merges in order; `None` when
 /// there is none or the encoding is broken.
-fn last_record<'w>(mut wire: &'w [u8], numbers: &[u32]) -> Option<&'w [u8]> {
-    let (first, inner) = numbers.split_first()?;
+fn last_record<N>(mut wire: &[u8], mut numbers: N) -> Option<&[u8]>
+where
+    N: ExactSizeIterator<Item = u32> + Clone,
+{
+    let first = numbers.next()?;
+    let inner = numbers;
     let mut last = None;
     while !wire.is_empty() {
         let (record, rest) = record(wire)?;
-        if record.number == u64::from(*first) {
-            if inner.is_empty() {
+        if record.number == u64::from(first) {
+            if inner.len() == 0 {
                 last = Some(record.whole);
-            } else if let Some(found) = record.delimited.and_then(|m| last_record(m, inner)) {
+            } else if let Some(found) = record.delimited.and_then(|m| last_record(m, inner.clone()))
+            {
                 last = Some(found);
             }
         }
@@ -95,8 +100,7 @@ fn last_record<'w>(mut wire: &'w [u8], numbers: &[u32]) -> Option<&'w [u8]> {
 /// is decoded.
 pub(super) fn field_text(wire: &[u8], chain: &[FieldDescriptor]) -> Option<String> {
     let leaf = chain.last()?;
-    let numbers: Vec<u32> = chain.iter().map(FieldDescriptor::number).collect();
-    let record = last_record(wire, &numbers)?;
+    let record = last_record(wire, chain.iter().map(FieldDescriptor::number))?;
     let holder = DynamicMessage::decode(leaf.parent_message().clone(), record).ok()?;
     if !holder.has_field(leaf) {
         return None;
@@ -128,10 +132,20 @@ mod tests {
             0x12, 3, 0x0a, 1, b'a', 0x0a, 1, b'x', 0x12, 2, 0x18, 7, 0x12, 3, 0x0a, 1, b'b', 0x12,
             2, 0x18, 8,
         ];
-        assert_eq!(last_record(&wire, &[2, 1]), Some(&[0x0a, 1, b'b'][..]));
-        assert_eq!(last_record(&wire, &[2, 3]), Some(&[0x18, 8][..]));
-        assert_eq!(last_record(&wire, &[1]), Some(&[0x0a, 1, b'x'][..]));
-        assert_eq!(last_record(&wire, &[2, 4]), None);
-        assert_eq!(last_record(&wire[..4], &[2, 1]), None, "cut short");
+        assert_eq!(
+            last_record(&wire, [2, 1].into_iter()),
+            Some(&[0x0a, 1, b'b'][..])
+        );
+        assert_eq!(last_record(&wire, [2, 3].into_iter()), Some(&[0x18, 8][..]));
+        assert_eq!(
+            last_record(&wire, [1].into_iter()),
+            Some(&[0x0a, 1, b'x'][..])
+        );
+        assert_eq!(last_record(&wire, [2, 4].into_iter()), None);
+        assert_eq!(
+            last_record(&wire[..4], [2, 1].into_iter()),
+            None,
+            "cut short"
+        );
     }
 }

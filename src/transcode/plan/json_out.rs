@@ -1,7 +1,8 @@
 //! Protobuf wire bytes → JSON text, driven by the plan: a message's records
 //! are read once, checked, and kept on a shared stack as *runs* (records of
-//! one field in a row: where they start and end, and the last of them),
-//! put in field order (a stable sort, skipped when the wire already is);
+//! one field in a row: where they start and end, and the last of them;
+//! [`super::json_out_runs`]), put in field order (a stable sort, skipped
+//! when the wire already is);
 //! then each field is written from its runs, their records read again from
 //! the bytes: the last one for a singular scalar, all of them merged for a
 //! message, every item (packed runs or not) for a list, the last entry per
@@ -16,63 +17,14 @@ use std::ops::Range;
 
 use super::compile::{Arena, Field, Message, MessagePlan, Scalar, Shape, Type};
 use super::fault::{At, Fault};
+use super::json_out_runs::Run;
 use super::wire::{unzigzag32, unzigzag64, Reader, Record, WireType};
+use super::wire_check;
 use super::write;
 use crate::transcode::{JsonOptions, TranscodeError};
 
 /// Messages nested deeper than this are refused (prost's own bound).
-const MAX_DEPTH: usize = 100;
-
-/// Records of one field in a row in a message's bytes (unknown fields
-/// between them skipped), with the index of their field in the plan.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Run<'b> {
-    /// The last of them, the one a singular field keeps.
-    pub(super) last: Record<'b>,
-    /// Where the first record starts, as an offset into the message.
-    start: u32,
-    /// Where the last record starts: later wins.
-    pub(super) pos: u32,
-    /// Where the last record ends.
-    end: u32,
-    pub(super) field: u16,
-}
-
-impl<'b> Run<'b> {
-    /// Whether it is one record.
-    pub(super) fn single(&self) -> bool {
-        self.start == self.pos
-    }
-
-    /// Its records, read again from `bytes`, its message's.
-    pub(super) fn records(&self, bytes: &'b [u8]) -> Records<'b> {
-        let range = self.start as usize..self.end as usize;
-        Records {
-            reader: Reader::new(bytes.get(range).unwrap_or_default()),
-            number: self.last.number,
-        }
-    }
-}
-
-/// The records of one [`Run`], unknown fields skipped.
-pub(super) struct Records<'b> {
-    reader: Reader<'b>,
-    number: u32,
-}
-
-impl<'b> Iterator for Records<'b> {
-    type Item = Record<'b>;
-
-    fn next(&mut self) -> Option<Record<'b>> {
-        loop {
-            // The scan read these bytes whole: there is no error to meet.
-            let record = self.reader.next().ok()??;
-            if record.number == self.number {
-                return Some(record);
-            }
-        }
-    }
-}
+pub(super) const MAX_DEPTH: usize = 100;
 
 /// One transcoding of a reply.
 pub(super) struct Decoder<'p, 'b> {
@@ -108,80 +60,7 @@ impl MessagePlan {
     }
 }
 
-/// Whether a record's wire type fits the field.
-fn fits(field: &Field, wire_type: WireType) -> bool {
-    match field.shape {
-        Shape::Map { .. } => wire_type == WireType::Len,
-        Shape::List if field.ty.packable() => {
-            wire_type == WireType::Len || wire_type == field.ty.wire_type()
-        }
-        _ => wire_type == field.ty.wire_type(),
-    }
-}
-
 impl<'b> Decoder<'_, 'b> {
-    /// Reads a message's records onto the stack as runs, in field order;
-    /// returns their range (the caller truncates the stack back to its
-    /// start).
-    pub(super) fn scan(&mut self, index: u32, bytes: &'b [u8]) -> Result<Range<usize>, Fault> {
-        if u32::try_from(bytes.len()).is_err() {
-            return Err(Fault::new("message longer than 4 GiB"));
-        }
-        let message = &self.arena.messages[index as usize];
-        let base = self.runs.len();
-        let mut reader = Reader::new(bytes);
-        let mut sorted = true;
-        let mut last = 0u16;
-        loop {
-            let pos = reader.position() as u32;
-            let Some(record) = reader.next().map_err(Fault::new)? else {
-                break;
-            };
-            let Some(i) = message.field_by_number(record.number) else {
-                continue;
-            };
-            let field = &message.fields[i];
-            if !fits(field, record.wire_type) {
-                let reason = format!("invalid wire type {:?}", record.wire_type);
-                return Err(Fault::new(reason).in_field(&field.json_name));
-            }
-            // Every record of a singular string must be UTF-8, as prost
-            // decodes them, not only the last one that is written.
-            if field.shape == Shape::Single
-                && field.ty == Type::Scalar(Scalar::String)
-                && std::str::from_utf8(record.bytes).is_err()
-            {
-                let reason = "invalid string value: data is not UTF-8 encoded";
-                return Err(Fault::new(reason).in_field(&field.json_name));
-            }
-            let field = i as u16;
-            let end = reader.position() as u32;
-            let open = self.runs.len() > base;
-            match self.runs.last_mut() {
-                Some(run) if open && run.field == field => {
-                    run.last = record;
-                    run.pos = pos;
-                    run.end = end;
-                }
-                _ => {
-                    sorted &= field >= last;
-                    last = field;
-                    self.runs.push(Run {
-                        last: record,
-                        start: pos,
-                        pos,
-                        end,
-                        field,
-                    });
-                }
-            }
-        }
-        if !sorted {
-            self.runs[base..].sort_by_key(|r| r.field);
-        }
-        Ok(base..self.runs.len())
-    }
-
     /// A message of type `index` as JSON (a well-known type in its own form).
     pub(super) fn message(
         &mut self,
@@ -227,7 +106,9 @@ impl<'b> Decoder<'_, 'b> {
             }
             let mut group = start..at;
             if let (Some(oneof), false) = (field.oneof, group.is_empty()) {
-                group = self.oneof_winner(message, group, range.clone(), oneof);
+                let winner = self.oneof_winner(message, group.clone(), range.clone(), oneof);
+                self.check_overridden(field, bytes, group.start..winner.start)?;
+                group = winner;
             }
             let name = if self.options.proto_field_names {
                 &field.proto_key
@@ -281,6 +162,28 @@ impl<'b> Decoder<'_, 'b> {
             .find(|&g| self.runs[g].pos > other)
             .unwrap_or(group.end);
         from..group.end
+    }
+
+    /// A oneof member's records that a later member overrides: never
+    /// written, yet decoded (and refused when broken) all the same.
+    fn check_overridden(
+        &self,
+        field: &Field,
+        bytes: &'b [u8],
+        overridden: Range<usize>,
+    ) -> Result<(), Fault> {
+        let Type::Message(m) = field.ty else {
+            // Strings are checked as they are read; numbers cannot be broken.
+            return Ok(());
+        };
+        for record in self.runs[overridden]
+            .iter()
+            .flat_map(|run| run.records(bytes))
+        {
+            wire_check::message(self.arena, m, record.bytes, self.depth)
+                .in_field(&field.json_name)?;
+        }
+        Ok(())
     }
 
     /// Whether a field without presence holds its default (and so is left
@@ -369,13 +272,19 @@ impl<'b> Decoder<'_, 'b> {
             while reader.next().map_err(Fault::new)?.is_some() {}
         }
         let joined: Vec<u8> = records().flat_map(|r| r.bytes.iter().copied()).collect();
+        self.joined(index, &joined, out)
+    }
+
+    /// A message of type `index` from records already checked and joined
+    /// into bytes of their own.
+    pub(super) fn joined(&self, index: u32, joined: &[u8], out: &mut Vec<u8>) -> Result<(), Fault> {
         let mut inner = Decoder {
             arena: self.arena,
             options: self.options,
             runs: Vec::new(),
             depth: self.depth,
         };
-        inner.message(index, &joined, out)
+        inner.message(index, joined, out)
     }
 
     /// A list's items from one record: a packed run or one item.

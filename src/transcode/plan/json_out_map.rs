@@ -3,7 +3,9 @@
 //! key comes twice, the last entry wins (as protobuf decodes maps), found
 //! after writing so that maps without repeated keys (all of them, from a
 //! protobuf encoder) cost no lookup table: only where each key sits, 8
-//! bytes an entry.
+//! bytes an entry. Within one entry the last key and value record win (a
+//! message value given twice is the two merged), and the records written
+//! over are checked all the same ([`super::wire_check`]).
 
 use std::ops::Range;
 
@@ -11,6 +13,7 @@ use super::compile::{Scalar, Type};
 use super::fault::Fault;
 use super::json_out::Decoder;
 use super::wire::{unzigzag32, unzigzag64, Reader, Record};
+use super::wire_check;
 use super::write;
 
 /// Where one member's key sits in the output, from the object's start
@@ -37,22 +40,11 @@ impl<'b> Decoder<'_, 'b> {
         for g in group {
             let run = self.runs[g];
             for record in run.records(bytes) {
-                let (k, v) = entry(record.bytes, key, value)?;
                 if !keys.is_empty() {
                     out.push(b',');
                 }
                 let key_start = out.len();
-                map_key(key, k, out)?;
-                let key_end = out.len();
-                out.push(b':');
-                let written = match v {
-                    Some(r) => self.value(value, r.bits, r.bytes, out),
-                    None => self.default(value, out),
-                };
-                if let Err(fault) = written {
-                    let shown = String::from_utf8_lossy(&out[key_start..key_end]).into_owned();
-                    return Err(fault.at_key(shown.trim_matches('"')));
-                }
+                let key_end = self.member(key, value, record.bytes, out)?;
                 let (Ok(start), Ok(len)) = (
                     u32::try_from(key_start - base),
                     u32::try_from(key_end - key_start),
@@ -66,20 +58,70 @@ impl<'b> Decoder<'_, 'b> {
         out.push(b'}');
         Ok(())
     }
+
+    /// One entry, its record's `bytes`, as `key:value`; returns where its
+    /// key ends in `out`.
+    fn member(
+        &mut self,
+        key: Scalar,
+        value: Type,
+        bytes: &'b [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, Fault> {
+        let found = entry(bytes, key, value)?;
+        if found.repeated {
+            // Records written over still decode (prost-reflect
+            // refuses them otherwise).
+            wire_check::map_entry(self.arena, key, value, bytes, self.depth)?;
+        }
+        let key_start = out.len();
+        map_key(key, found.key, out)?;
+        let key_end = out.len();
+        out.push(b':');
+        let written = match (found.value, value) {
+            (Some(_), Type::Message(m)) if found.values > 1 => {
+                // A message value given twice is the two merged.
+                self.joined(m, &joined_values(bytes), out)
+            }
+            (Some(r), _) => self.value(value, r.bits, r.bytes, out),
+            (None, _) => self.default(value, out),
+        };
+        if let Err(fault) = written {
+            let shown = String::from_utf8_lossy(&out[key_start..key_end]).into_owned();
+            return Err(fault.at_key(shown.trim_matches('"')));
+        }
+        Ok(key_end)
+    }
 }
 
-/// A map entry's key and value records (`None`: not on the wire).
-fn entry(
-    bytes: &[u8],
-    key: Scalar,
-    value: Type,
-) -> Result<(Option<Record<'_>>, Option<Record<'_>>), Fault> {
-    let (mut k, mut v) = (None, None);
+/// What one map entry holds on the wire.
+struct Found<'b> {
+    /// The last key record (`None`: the default key).
+    key: Option<Record<'b>>,
+    /// The last value record (`None`: the default value).
+    value: Option<Record<'b>>,
+    /// How many value records came.
+    values: usize,
+    /// Whether the key or the value came more than once.
+    repeated: bool,
+}
+
+/// A map entry's key and value records.
+fn entry(bytes: &[u8], key: Scalar, value: Type) -> Result<Found<'_>, Fault> {
+    let mut found = Found {
+        key: None,
+        value: None,
+        values: 0,
+        repeated: false,
+    };
     let mut reader = Reader::new(bytes);
     while let Some(record) = reader.next().map_err(Fault::new)? {
         let (slot, wire_type) = match record.number {
-            1 => (&mut k, key.wire_type()),
-            2 => (&mut v, value.wire_type()),
+            1 => (&mut found.key, key.wire_type()),
+            2 => {
+                found.values += 1;
+                (&mut found.value, value.wire_type())
+            }
             _ => continue,
         };
         if record.wire_type != wire_type {
@@ -88,9 +130,21 @@ fn entry(
                 record.wire_type
             )));
         }
-        *slot = Some(record);
+        found.repeated |= slot.replace(record).is_some();
     }
-    Ok((k, v))
+    Ok(found)
+}
+
+/// The bytes of every value record of an entry (already read once), joined.
+fn joined_values(bytes: &[u8]) -> Vec<u8> {
+    let mut joined = Vec::new();
+    let mut reader = Reader::new(bytes);
+    while let Ok(Some(record)) = reader.next() {
+        if record.number == 2 {
+            joined.extend_from_slice(record.bytes);
+        }
+    }
+    joined
 }
 
 /// A map key as a JSON string.

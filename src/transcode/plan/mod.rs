@@ -20,12 +20,14 @@ mod json_in_scalar;
 mod json_in_wkt;
 mod json_out;
 mod json_out_map;
+mod json_out_runs;
 mod json_out_wkt;
 mod lexer;
 mod lookup;
 #[cfg(test)]
 mod tests;
 mod wire;
+mod wire_check;
 mod write;
 
 use std::collections::HashMap;

@@ -9,7 +9,7 @@ use crate::transcode::{json, JsonOptions};
 
 fn message(name: &str) -> MessageDescriptor {
     let dir = tempfile::tempdir().expect("temp dir");
-    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } } message Maps { map<string, int32> m = 1; int32 n = 2; repeated string tags = 3; }";
+    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } } message Maps { map<string, string> names = 1; map<int32, Strings> inner = 2; } message Choice { oneof c { Strings s = 1; int32 n = 2; } } message Runs { map<string, int32> m = 1; int32 n = 2; repeated string tags = 3; }";
     std::fs::write(dir.path().join("t.proto"), proto).expect("write proto");
     let pool: DescriptorPool = protox::Compiler::new([dir.path()])
         .and_then(|mut compiler| {
@@ -98,7 +98,7 @@ fn len_record(number: u8, bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn runs_split_by_other_fields_and_keys_repeated_past_32_entries() {
-    let desc = message("t.Maps");
+    let desc = message("t.Runs");
     let plan = MessagePlan::compile(&desc);
     let entry = |key: &str, value: u8| {
         let mut bytes = len_record(1, key.as_bytes());
@@ -133,4 +133,78 @@ fn runs_split_by_other_fields_and_keys_repeated_past_32_entries() {
     let reference = json::to_vec(&message, &JsonOptions::default()).unwrap();
     let parsed = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
     assert_eq!(parsed(text.as_bytes()), parsed(&reference));
+}
+
+/// The plan's verdict and JSON on `wire` (a `name`), which must be
+/// prost-reflect's and the reference writer's.
+fn same_as_reference(name: &str, wire: &[u8]) -> Result<String, String> {
+    let desc = message(name);
+    let plan = MessagePlan::compile(&desc);
+    let options = JsonOptions::default();
+    let mut out = Vec::new();
+    let ours = plan.wire_to_json(wire, &options, &mut out);
+    match DynamicMessage::decode(desc, wire) {
+        Err(error) => {
+            let ours = ours.expect_err("prost-reflect refuses it: so must the plan");
+            Err(format!("{ours} / {error}"))
+        }
+        Ok(reference) => {
+            ours.unwrap_or_else(|e| panic!("prost-reflect decodes it, the plan refused: {e}"));
+            assert_eq!(out, json::to_vec(&reference, &options).unwrap());
+            Ok(String::from_utf8(out).unwrap())
+        }
+    }
+}
+
+#[test]
+fn a_map_entrys_key_or_value_written_over_must_still_be_utf8() {
+    // An entry of `names` whose key, then whose value, comes twice, the
+    // first time as a byte that is no UTF-8: only the second is written.
+    for entry in [
+        [0x0a, 0x01, 0xeb, 0x0a, 0x01, b'k'],
+        [0x12, 0x01, 0xeb, 0x12, 0x01, b'v'],
+    ] {
+        let mut wire = vec![0x0a, 0x06];
+        wire.extend_from_slice(&entry);
+        let error = same_as_reference("t.Maps", &wire).unwrap_err();
+        assert!(error.contains("not UTF-8"), "{error}");
+    }
+    // Both times UTF-8: the last wins.
+    let wire = [0x0a, 0x06, 0x0a, 0x01, b'j', 0x0a, 0x01, b'k'];
+    assert_eq!(
+        same_as_reference("t.Maps", &wire).unwrap(),
+        r#"{"names":{"k":""}}"#
+    );
+}
+
+#[test]
+fn a_map_entrys_message_value_given_twice_is_merged_and_both_checked() {
+    // `inner` {1: …} with the value in two records, `id` then `b`.
+    let wire = [
+        0x12, 0x0b, 0x08, 0x01, 0x12, 0x03, 0x12, 0x01, b'x', 0x12, 0x02, 0x20, 0x05,
+    ];
+    assert_eq!(
+        same_as_reference("t.Maps", &wire).unwrap(),
+        r#"{"inner":{"1":{"id":"x","b":5}}}"#
+    );
+    // The first value's `id` no UTF-8: refused though `b` follows.
+    let wire = [
+        0x12, 0x0b, 0x08, 0x01, 0x12, 0x03, 0x12, 0x01, 0xeb, 0x12, 0x02, 0x20, 0x05,
+    ];
+    let error = same_as_reference("t.Maps", &wire).unwrap_err();
+    assert!(error.contains("not UTF-8"), "{error}");
+}
+
+#[test]
+fn a_oneof_message_member_overridden_by_a_later_one_must_still_decode() {
+    // `s` (its `id` no UTF-8, or a record cut short), then `n`: only `n`
+    // is written, yet `s` is decoded too.
+    for s in [&[0x0a, 0x03, 0x12, 0x01, 0xeb][..], &[0x0a, 0x01, 0x20]] {
+        let mut wire = s.to_vec();
+        wire.extend_from_slice(&[0x10, 0x01]);
+        same_as_reference("t.Choice", &wire).unwrap_err();
+    }
+    // `s` whole: `n` wins.
+    let wire = [0x0a, 0x03, 0x12, 0x01, b'x', 0x10, 0x01];
+    assert_eq!(same_as_reference("t.Choice", &wire).unwrap(), r#"{"n":1}"#);
 }
