@@ -91,6 +91,33 @@ impl From<DynamicMessage> for RequestMessage {
     }
 }
 
+impl RequestMessage {
+    /// The request as one length-prefixed gRPC message: the 5-byte prefix
+    /// (not compressed, the length) and the protobuf encoding, in one
+    /// buffer, for a request body of one frame.
+    pub(super) fn framed(&self) -> Result<Bytes, Status> {
+        let len = match self {
+            RequestMessage::Dynamic(message) => message.encoded_len(),
+            RequestMessage::Wire(wire) => wire.len(),
+        };
+        let prefix = u32::try_from(len).map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the request message is {len} bytes; gRPC frames at most 4 GiB"
+            ))
+        })?;
+        let mut frame = Vec::with_capacity(5 + len);
+        frame.push(0);
+        frame.extend_from_slice(&prefix.to_be_bytes());
+        match self {
+            RequestMessage::Dynamic(message) => message
+                .encode(&mut frame)
+                .map_err(|e| Status::internal(format!("cannot encode the request: {e}")))?,
+            RequestMessage::Wire(wire) => frame.extend_from_slice(wire),
+        }
+        Ok(frame.into())
+    }
+}
+
 /// Writes a [`RequestMessage`].
 #[derive(Debug)]
 pub struct RequestEncoder;
@@ -137,6 +164,19 @@ impl UnaryCodec {
     /// else decodes them.
     pub fn new(reply: MessageDescriptor, wire: bool) -> Self {
         UnaryCodec { reply, wire }
+    }
+}
+
+impl UnaryCodec {
+    /// A reply message's protobuf encoding as this codec reads it: kept,
+    /// or decoded.
+    pub(super) fn read(&self, wire: Bytes) -> Result<ReplyMessage, Status> {
+        if self.wire {
+            return Ok(ReplyMessage::Wire(wire));
+        }
+        DynamicMessage::decode(self.reply.clone(), wire)
+            .map(ReplyMessage::Decoded)
+            .map_err(|e| undecodable(&self.reply, &e))
     }
 }
 

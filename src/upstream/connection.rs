@@ -19,7 +19,7 @@ use tonic::Status;
 
 use super::progress::{Progress, Watched};
 use super::remote::{Pool, Remote};
-use super::{DynamicCodec, RemoteSpec, UpstreamError};
+use super::{DynamicCodec, RemoteSpec, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError};
 
 /// A successful unary reply: its message decoded ([`DynamicMessage`]) or
 /// as the call's codec reads it ([`ReplyMessage`] for [`UnaryCodec`]).
@@ -170,6 +170,37 @@ impl Upstream {
                 }
             }
         };
+        let outcome = match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(UpstreamError::DeadlineExceeded {
+                timeout,
+                sent: false,
+            }),
+        };
+        outcome.map_err(|error| progress.explain(error))
+    }
+}
+
+impl Upstream {
+    /// One unary call as [`call_with`](super::call_with) makes it, the
+    /// reply read by `codec`: over the network without tonic's generic
+    /// client ([`unary`](super::unary)), in process through it
+    /// ([`Upstream::unary_with`]). Otherwise as [`Upstream::unary`].
+    pub(super) async fn unary_call(
+        &self,
+        path: PathAndQuery,
+        request: RequestMessage,
+        metadata: MetadataMap,
+        codec: &UnaryCodec,
+        timeout: Duration,
+    ) -> Result<Reply<ReplyMessage>, UpstreamError> {
+        let Transport::Remote(remote) = &self.transport else {
+            return self
+                .unary_with(path, request, metadata, codec.clone(), timeout)
+                .await;
+        };
+        let progress = Arc::new(Progress::default());
+        let call = super::unary::call(remote, path, &request, metadata, codec, timeout, &progress);
         let outcome = match tokio::time::timeout(timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(UpstreamError::DeadlineExceeded {
@@ -340,11 +371,30 @@ impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
 
     fn call(&mut self, request: http::Request<Body>) -> ResponseFuture<'a> {
         let progress = Arc::clone(&self.progress);
+        let sent = self.send(request);
+        Box::pin(async move {
+            let response = sent.await?;
+            Ok(response.map(|body| Watched { body, progress }))
+        })
+    }
+}
+
+impl<'a> Connection<'a> {
+    /// Sends `request` on this connection, recording in its progress how
+    /// far it got; a request the connection gives back unsent goes to
+    /// another endpoint's connection, once. Answers the reply's head, its
+    /// body still to read.
+    pub(super) fn send(
+        &mut self,
+        request: http::Request<Body>,
+    ) -> impl Future<Output = Result<http::Response<hyper::body::Incoming>, Status>> + Send + 'a
+    {
+        let progress = Arc::clone(&self.progress);
         progress.handed_over();
         let sent = self.sender.try_send_request(request);
         let (remote, pool, slot) = (self.remote, self.pool, self.slot);
-        Box::pin(async move {
-            let response = match sent.await {
+        async move {
+            match sent.await {
                 Ok(response) => Ok(response),
                 Err(mut error) => match error.take_message() {
                     Some(request) => {
@@ -357,9 +407,8 @@ impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
                         Err(connection_failed(&error))
                     }
                 },
-            };
-            response.map(|response| response.map(|body| Watched { body, progress }))
-        })
+            }
+        }
     }
 }
 
@@ -393,7 +442,7 @@ async fn resend(
 }
 
 /// `UNAVAILABLE`, saying why with every cause (a TLS alert is a cause).
-fn connection_failed(error: &hyper::Error) -> Status {
+pub(super) fn connection_failed(error: &hyper::Error) -> Status {
     let mut message = format!("upstream connection failed: {error}");
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -4,10 +4,13 @@
 //! gRPC metadata; and the descriptors an upstream's server reflection
 //! serves.
 //!
-//! The client path is tonic's `Grpc` over a hyper HTTP/2 `SendRequest`
-//! directly, not a tonic `Channel`: a `Channel` puts every call through a
-//! tower `Buffer` task, and on a current-thread runtime per core that hop
-//! is the largest cost left after HTTP and JSON (see BENCHMARKS.md).
+//! The client path is a hyper HTTP/2 `SendRequest` per endpoint directly,
+//! not a tonic `Channel`: a `Channel` puts every call through a tower
+//! `Buffer` task, and on a current-thread runtime per core that hop is the
+//! largest cost left after HTTP and JSON (see BENCHMARKS.md). A unary call
+//! over the network is framed and read by hand (`unary`, `reply`), without
+//! tonic's generic client and its buffers; streaming calls, and every call
+//! to a service in process, go through tonic's `Grpc`.
 
 mod codec;
 mod connection;
@@ -17,11 +20,13 @@ mod preface;
 mod progress;
 mod reflection;
 mod remote;
+mod reply;
 mod retry;
 mod spec;
 mod status;
 mod stream;
 mod tls;
+mod unary;
 
 pub use codec::{undecodable, DynamicCodec, ReplyMessage, RequestMessage, UnaryCodec};
 pub use connection::{Channel, Endpoint, LocalService, Reply, Upstream};

@@ -47,6 +47,13 @@ impl Progress {
         }
     }
 
+    /// The connection failed while the reply's body was read.
+    pub(super) fn broke_reading(&self) {
+        // The reply's headers came: the service has the call.
+        self.handed_over();
+        self.broke.store(true, Ordering::Release);
+    }
+
     /// Whether the request may have reached the service.
     pub(super) fn sent(&self) -> bool {
         self.sent.load(Ordering::Acquire)
@@ -106,9 +113,7 @@ impl http_body::Body for Watched {
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
         let frame = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(Some(Err(_))) = &frame {
-            // The reply's headers came: the service has the call.
-            self.progress.handed_over();
-            self.progress.broke.store(true, Ordering::Release);
+            self.progress.broke_reading();
         }
         frame
     }

@@ -149,7 +149,7 @@ pub async fn call_with(
             (request.clone(), metadata.clone())
         };
         let result = upstream
-            .unary_with(path.clone(), sent, sent_metadata, codec.clone(), remaining)
+            .unary_call(path.clone(), sent, sent_metadata, &codec, remaining)
             .await;
         let error = match result {
             Ok(reply) => return Ok(reply),
