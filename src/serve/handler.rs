@@ -155,8 +155,9 @@ async fn serve(
     if context.route.rpc.is_client_streaming() {
         return stream::client_streaming(context, stream_request, captures, body).await;
     }
-    // The body's bytes stay held until the request is answered: the body,
-    // the message built from it and the call made with it live that long.
+    // The body's bytes stay held in the budget until the request is
+    // answered: the message built from it and the call made with it live
+    // that long (the body itself is let go once the call is built).
     let mut held = shared.body_budget.empty();
     let body = match context.route.body {
         Body::None => Bytes::new(),
@@ -178,7 +179,7 @@ async fn serve(
         captures: &captures,
         json: reply,
     };
-    let answer = unary.run(message, &body).await?;
+    let answer = unary.run(message, body).await?;
     let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
         conditional::revalidate(&parts.headers, answer)
     } else {
@@ -263,16 +264,20 @@ struct Unary<'r> {
 
 impl Unary<'_> {
     /// Calls once, or under an `Idempotency-Key` replays the stored answer
-    /// or calls and stores the answer.
-    async fn run(self, message: RequestMessage, body: &Bytes) -> Result<Answer, ServeError> {
+    /// or calls and stores the answer. The `body` the message was built
+    /// from is let go before the call (under a key, once its fingerprint
+    /// is taken): while the reply is written it would be one more copy.
+    async fn run(self, message: RequestMessage, body: Bytes) -> Result<Answer, ServeError> {
         let parts = self.parts;
         let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
+            drop(body);
             return self.call(message).await;
         };
         let shared = &self.context.gateway.shared;
         let store = shared.store.as_ref();
         let template = self.context.route.template.as_str();
-        let fingerprint = idempotency::fingerprint(&parts.method, template, &parts.uri, body);
+        let fingerprint = idempotency::fingerprint(&parts.method, template, &parts.uri, &body);
+        drop(body);
         let lease = self.context.deadline() + LEASE_MARGIN;
         match idempotency::begin(store, key, &parts.headers, fingerprint, lease).await? {
             Begin::Replay(answer) => {

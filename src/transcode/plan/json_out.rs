@@ -1,10 +1,13 @@
 //! Protobuf wire bytes → JSON text, driven by the plan: a message's records
-//! are read once into a shared stack (field index, position, value), put
-//! in field order (a stable sort, skipped when the wire already is), and
-//! each field written from its records: the last one for a singular scalar,
-//! all of them merged for a message, every item (packed runs or not) for a
-//! list, the last entry per key for a map, the last member for a oneof.
-//! Unknown fields are skipped.
+//! are read once, checked, and kept on a shared stack as *runs* (records of
+//! one field in a row: where they start and end, and the last of them;
+//! [`super::json_out_runs`]), put in field order (a stable sort, skipped
+//! when the wire already is);
+//! then each field is written from its runs, their records read again from
+//! the bytes: the last one for a singular scalar, all of them merged for a
+//! message, every item (packed runs or not) for a list, the last entry per
+//! key for a map, the last member for a oneof. Unknown fields are skipped.
+//! A list of a million items is one run, not a million entries.
 //!
 //! The options are `json::to_vec`'s: fields at their default left out
 //! unless `emit_unpopulated` (unset messages and oneofs never written),
@@ -14,6 +17,7 @@ use std::ops::Range;
 
 use super::compile::{Arena, Field, Message, MessagePlan, Scalar, Shape, Type};
 use super::fault::{At, Fault};
+use super::json_out_runs::Run;
 use super::wire::{unzigzag32, unzigzag64, Reader, Record, WireType};
 use super::wire_check;
 use super::write;
@@ -22,20 +26,11 @@ use crate::transcode::{JsonOptions, TranscodeError};
 /// Messages nested deeper than this are refused (prost's own bound).
 pub(super) const MAX_DEPTH: usize = 100;
 
-/// One record of a message, with the index of its field in the plan.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Entry<'b> {
-    pub(super) field: u16,
-    pub(super) record: Record<'b>,
-    /// Where the record starts: later wins.
-    pub(super) pos: usize,
-}
-
 /// One transcoding of a reply.
 pub(super) struct Decoder<'p, 'b> {
     pub(super) arena: &'p Arena,
     pub(super) options: &'p JsonOptions,
-    pub(super) entries: Vec<Entry<'b>>,
+    pub(super) runs: Vec<Run<'b>>,
     pub(super) depth: usize,
 }
 
@@ -55,7 +50,7 @@ impl MessagePlan {
         let mut decoder = Decoder {
             arena: &self.arena,
             options,
-            entries: Vec::new(),
+            runs: Vec::new(),
             depth: 0,
         };
         decoder.message(self.root, wire, out).map_err(|fault| {
@@ -65,59 +60,7 @@ impl MessagePlan {
     }
 }
 
-/// Whether a record's wire type fits the field.
-pub(super) fn fits(field: &Field, wire_type: WireType) -> bool {
-    match field.shape {
-        Shape::Map { .. } => wire_type == WireType::Len,
-        Shape::List if field.ty.packable() => {
-            wire_type == WireType::Len || wire_type == field.ty.wire_type()
-        }
-        _ => wire_type == field.ty.wire_type(),
-    }
-}
-
 impl<'b> Decoder<'_, 'b> {
-    /// Reads a message's records onto the stack, in field order; returns
-    /// their range (the caller truncates the stack back to its start).
-    pub(super) fn scan(&mut self, index: u32, bytes: &'b [u8]) -> Result<Range<usize>, Fault> {
-        let message = &self.arena.messages[index as usize];
-        let base = self.entries.len();
-        let mut reader = Reader::new(bytes);
-        let mut sorted = true;
-        let mut last = 0u16;
-        loop {
-            let pos = reader.position();
-            let Some(record) = reader.next().map_err(Fault::new)? else {
-                break;
-            };
-            let Some(i) = message.field_by_number(record.number) else {
-                continue;
-            };
-            let field = &message.fields[i];
-            if !fits(field, record.wire_type) {
-                let reason = format!("invalid wire type {:?}", record.wire_type);
-                return Err(Fault::new(reason).in_field(&field.json_name));
-            }
-            // Every record of a singular string must be UTF-8, as prost
-            // decodes them, not only the last one that is written.
-            if field.shape == Shape::Single
-                && field.ty == Type::Scalar(Scalar::String)
-                && std::str::from_utf8(record.bytes).is_err()
-            {
-                let reason = "invalid string value: data is not UTF-8 encoded";
-                return Err(Fault::new(reason).in_field(&field.json_name));
-            }
-            let field = i as u16;
-            sorted &= field >= last;
-            last = field;
-            self.entries.push(Entry { field, record, pos });
-        }
-        if !sorted {
-            self.entries[base..].sort_by_key(|e| e.field);
-        }
-        Ok(base..self.entries.len())
-    }
-
     /// A message of type `index` as JSON (a well-known type in its own form).
     pub(super) fn message(
         &mut self,
@@ -158,13 +101,13 @@ impl<'b> Decoder<'_, 'b> {
         let mut at = range.start;
         for (i, field) in message.fields.iter().enumerate() {
             let start = at;
-            while at < range.end && usize::from(self.entries[at].field) == i {
+            while at < range.end && usize::from(self.runs[at].field) == i {
                 at += 1;
             }
             let mut group = start..at;
             if let (Some(oneof), false) = (field.oneof, group.is_empty()) {
                 let winner = self.oneof_winner(message, group.clone(), range.clone(), oneof);
-                self.check_overridden(field, group.start..winner.start)?;
+                self.check_overridden(field, bytes, group.start..winner.start)?;
                 group = winner;
             }
             let name = if self.options.proto_field_names {
@@ -175,7 +118,9 @@ impl<'b> Decoder<'_, 'b> {
             let written = if group.is_empty() {
                 !field.presence && self.options.emit_unpopulated
             } else {
-                field.presence || self.options.emit_unpopulated || !self.is_default(field, &group)
+                field.presence
+                    || self.options.emit_unpopulated
+                    || !self.is_default(field, bytes, &group)
             };
             if !written {
                 continue;
@@ -185,14 +130,16 @@ impl<'b> Decoder<'_, 'b> {
             }
             first = false;
             out.extend_from_slice(name);
-            self.field(field, group, out).in_field(&field.json_name)?;
+            self.field(field, bytes, group, out)
+                .in_field(&field.json_name)?;
         }
-        self.entries.truncate(range.start);
+        self.runs.truncate(range.start);
         Ok(first)
     }
 
-    /// Of a oneof member's records, those after the last record of another
-    /// member of the same oneof (none if another came last).
+    /// Of a oneof member's runs, those after the last record of another
+    /// member of the same oneof (none if another came last). A run is
+    /// never cut: another member's record ends it.
     fn oneof_winner(
         &self,
         message: &Message,
@@ -200,33 +147,41 @@ impl<'b> Decoder<'_, 'b> {
         all: Range<usize>,
         oneof: u16,
     ) -> Range<usize> {
-        let mine = self.entries[group.start].field;
-        let others_last = self.entries[all]
+        let mine = self.runs[group.start].field;
+        let others_last = self.runs[all]
             .iter()
-            .filter(|e| e.field != mine)
-            .filter(|e| message.fields[usize::from(e.field)].oneof == Some(oneof))
-            .map(|e| e.pos)
+            .filter(|r| r.field != mine)
+            .filter(|r| message.fields[usize::from(r.field)].oneof == Some(oneof))
+            .map(|r| r.pos)
             .max();
         let Some(other) = others_last else {
             return group;
         };
         let from = group
             .clone()
-            .find(|&g| self.entries[g].pos > other)
+            .find(|&g| self.runs[g].pos > other)
             .unwrap_or(group.end);
         from..group.end
     }
 
     /// A oneof member's records that a later member overrides: never
     /// written, yet decoded (and refused when broken) all the same.
-    fn check_overridden(&self, field: &Field, overridden: Range<usize>) -> Result<(), Fault> {
+    fn check_overridden(
+        &self,
+        field: &Field,
+        bytes: &'b [u8],
+        overridden: Range<usize>,
+    ) -> Result<(), Fault> {
         let Type::Message(m) = field.ty else {
             // Strings are checked as they are read; numbers cannot be broken.
             return Ok(());
         };
-        for g in overridden {
-            let bytes = self.entries[g].record.bytes;
-            wire_check::message(self.arena, m, bytes, self.depth).in_field(&field.json_name)?;
+        for record in self.runs[overridden]
+            .iter()
+            .flat_map(|run| run.records(bytes))
+        {
+            wire_check::message(self.arena, m, record.bytes, self.depth)
+                .in_field(&field.json_name)?;
         }
         Ok(())
     }
@@ -234,17 +189,18 @@ impl<'b> Decoder<'_, 'b> {
     /// Whether a field without presence holds its default (and so is left
     /// out): for a list, whether its records are all empty packed runs
     /// (`[]`, as prost-reflect decodes them).
-    fn is_default(&self, field: &Field, group: &Range<usize>) -> bool {
+    fn is_default(&self, field: &Field, bytes: &'b [u8], group: &Range<usize>) -> bool {
         match field.shape {
             Shape::Single => {}
             Shape::List if field.ty.packable() => {
-                return self.entries[group.clone()]
-                    .iter()
-                    .all(|e| e.record.wire_type == WireType::Len && e.record.bytes.is_empty());
+                return self.runs[group.clone()].iter().all(|run| {
+                    run.records(bytes)
+                        .all(|r| r.wire_type == WireType::Len && r.bytes.is_empty())
+                });
             }
             _ => return false,
         }
-        let record = self.entries[group.end - 1].record;
+        let record = self.runs[group.end - 1].last;
         match field.ty {
             Type::Message(_) => false,
             Type::Scalar(Scalar::Double) => f64::from_bits(record.bits) == 0.0,
@@ -258,57 +214,64 @@ impl<'b> Decoder<'_, 'b> {
         }
     }
 
-    /// A field's value from its records (none: its default).
+    /// A field's value from its runs in `bytes` (none: its default).
     fn field(
         &mut self,
         field: &Field,
+        bytes: &'b [u8],
         group: Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), Fault> {
         match field.shape {
-            Shape::Map { key, value } => self.map(key, value, group, out),
+            Shape::Map { key, value } => self.map(key, value, bytes, group, out),
             Shape::List => {
                 out.push(b'[');
                 let mut first = true;
                 for g in group {
-                    let record = self.entries[g].record;
-                    self.items(field.ty, record, &mut first, out)?;
+                    let run = self.runs[g];
+                    for record in run.records(bytes) {
+                        self.items(field.ty, record, &mut first, out)?;
+                    }
                 }
                 out.push(b']');
                 Ok(())
             }
             Shape::Single if group.is_empty() => self.default(field.ty, out),
             Shape::Single => match field.ty {
-                Type::Message(m) => self.merged(m, group, out),
+                Type::Message(m) => self.merged(m, bytes, group, out),
                 ty => {
-                    let record = self.entries[group.end - 1].record;
+                    let record = self.runs[group.end - 1].last;
                     self.value(ty, record.bits, record.bytes, out)
                 }
             },
         }
     }
 
-    /// A singular message from all its records, merged (their bytes
-    /// concatenated, as protobuf merges them).
+    /// A singular message from all the records of its runs in `bytes`,
+    /// merged (their bytes concatenated, as protobuf merges them).
     pub(super) fn merged(
         &mut self,
         index: u32,
+        bytes: &'b [u8],
         group: Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), Fault> {
-        if group.len() == 1 {
-            let bytes = self.entries[group.start].record.bytes;
+        if group.len() == 1 && self.runs[group.start].single() {
+            let bytes = self.runs[group.start].last.bytes;
             return self.message(index, bytes, out);
         }
+        let records = || {
+            self.runs[group.clone()]
+                .iter()
+                .flat_map(|run| run.records(bytes))
+        };
         // Each record must be whole on its own, as prost decodes them: one
         // cut short must not be completed by the next once joined.
-        for g in group.clone() {
-            let mut reader = Reader::new(self.entries[g].record.bytes);
+        for record in records() {
+            let mut reader = Reader::new(record.bytes);
             while reader.next().map_err(Fault::new)?.is_some() {}
         }
-        let joined: Vec<u8> = group
-            .flat_map(|g| self.entries[g].record.bytes.iter().copied())
-            .collect();
+        let joined: Vec<u8> = records().flat_map(|r| r.bytes.iter().copied()).collect();
         self.joined(index, &joined, out)
     }
 
@@ -318,7 +281,7 @@ impl<'b> Decoder<'_, 'b> {
         let mut inner = Decoder {
             arena: self.arena,
             options: self.options,
-            entries: Vec::new(),
+            runs: Vec::new(),
             depth: self.depth,
         };
         inner.message(index, joined, out)

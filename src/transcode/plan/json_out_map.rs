@@ -2,10 +2,10 @@
 //! either missing being its default, written as an object member; when a
 //! key comes twice, the last entry wins (as protobuf decodes maps), found
 //! after writing so that maps without repeated keys (all of them, from a
-//! protobuf encoder) cost no lookup table. Within one entry the last key
-//! and value record win (a message value given twice is the two merged),
-//! and the records written over are checked all the same
-//! ([`super::wire_check`]).
+//! protobuf encoder) cost no lookup table: only where each key sits, 8
+//! bytes an entry. Within one entry the last key and value record win (a
+//! message value given twice is the two merged), and the records written
+//! over are checked all the same ([`super::wire_check`]).
 
 use std::ops::Range;
 
@@ -16,57 +16,81 @@ use super::wire::{unzigzag32, unzigzag64, Reader, Record};
 use super::wire_check;
 use super::write;
 
-/// Where one member sits in the output: its key, then its value up to `end`.
-struct Span {
-    key: Range<usize>,
-    end: usize,
+/// Where one member's key sits in the output, from the object's start
+/// (its value runs up to the next member's comma).
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    start: u32,
+    len: u32,
 }
 
 impl<'b> Decoder<'_, 'b> {
+    /// A map from the entry records of its runs in `bytes`.
     pub(super) fn map(
         &mut self,
         key: Scalar,
         value: Type,
+        bytes: &'b [u8],
         group: Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), Fault> {
         out.push(b'{');
-        let mut spans = Vec::with_capacity(group.len());
-        for (i, g) in group.enumerate() {
-            let bytes = self.entries[g].record.bytes;
-            let found = entry(bytes, key, value)?;
-            if found.repeated {
-                // Records written over still decode (prost-reflect
-                // refuses them otherwise).
-                wire_check::map_entry(self.arena, key, value, bytes, self.depth)?;
-            }
-            if i > 0 {
-                out.push(b',');
-            }
-            let key_start = out.len();
-            map_key(key, found.key, out)?;
-            let key_end = out.len();
-            out.push(b':');
-            let written = match (found.value, value) {
-                (Some(_), Type::Message(m)) if found.values > 1 => {
-                    // A message value given twice is the two merged.
-                    self.joined(m, &joined_values(bytes), out)
+        let base = out.len();
+        let mut keys = Vec::new();
+        for g in group {
+            let run = self.runs[g];
+            for record in run.records(bytes) {
+                if !keys.is_empty() {
+                    out.push(b',');
                 }
-                (Some(r), _) => self.value(value, r.bits, r.bytes, out),
-                (None, _) => self.default(value, out),
-            };
-            if let Err(fault) = written {
-                let shown = String::from_utf8_lossy(&out[key_start..key_end]).into_owned();
-                return Err(fault.at_key(shown.trim_matches('"')));
+                let key_start = out.len();
+                let key_end = self.member(key, value, record.bytes, out)?;
+                let (Ok(start), Ok(len)) = (
+                    u32::try_from(key_start - base),
+                    u32::try_from(key_end - key_start),
+                ) else {
+                    return Err(Fault::new("map longer than 4 GiB as JSON"));
+                };
+                keys.push(Key { start, len });
             }
-            spans.push(Span {
-                key: key_start..key_end,
-                end: out.len(),
-            });
         }
-        keep_last(&spans, out);
+        keep_last(&mut keys, base, out);
         out.push(b'}');
         Ok(())
+    }
+
+    /// One entry, its record's `bytes`, as `key:value`; returns where its
+    /// key ends in `out`.
+    fn member(
+        &mut self,
+        key: Scalar,
+        value: Type,
+        bytes: &'b [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, Fault> {
+        let found = entry(bytes, key, value)?;
+        if found.repeated {
+            // Records written over still decode (prost-reflect
+            // refuses them otherwise).
+            wire_check::map_entry(self.arena, key, value, bytes, self.depth)?;
+        }
+        let key_start = out.len();
+        map_key(key, found.key, out)?;
+        let key_end = out.len();
+        out.push(b':');
+        let written = match (found.value, value) {
+            (Some(_), Type::Message(m)) if found.values > 1 => {
+                // A message value given twice is the two merged.
+                self.joined(m, &joined_values(bytes), out)
+            }
+            (Some(r), _) => self.value(value, r.bits, r.bytes, out),
+            (None, _) => self.default(value, out),
+        };
+        if let Err(fault) = written {
+            let shown = String::from_utf8_lossy(&out[key_start..key_end]).into_owned();
+            return Err(fault.at_key(shown.trim_matches('"')));
+        }
+        Ok(key_end)
     }
 }
 
@@ -147,38 +171,47 @@ fn map_key(key: Scalar, record: Option<Record<'_>>, out: &mut Vec<u8>) -> Result
 }
 
 /// Drops the members whose key comes again later, keeping the order of the
-/// rest.
-fn keep_last(spans: &[Span], out: &mut Vec<u8>) {
-    let key = |s: &Span| &out[s.key.clone()];
-    let repeated = |i: usize| {
-        spans[i + 1..]
-            .iter()
-            .any(|later| key(later) == key(&spans[i]))
-    };
-    let dropped: Vec<bool> = if spans.len() <= 32 {
-        (0..spans.len()).map(repeated).collect()
-    } else {
-        let mut order: Vec<usize> = (0..spans.len()).collect();
-        order.sort_by(|&a, &b| key(&spans[a]).cmp(key(&spans[b])).then(a.cmp(&b)));
-        let mut dropped = vec![false; spans.len()];
-        for pair in order.windows(2) {
-            dropped[pair[0]] = key(&spans[pair[0]]) == key(&spans[pair[1]]);
+/// rest; `keys` are the members' keys in the order written from `base`.
+fn keep_last(keys: &mut [Key], base: usize, out: &mut Vec<u8>) {
+    let text = |k: &Key| &out[base + k.start as usize..][..k.len as usize];
+    // The starts of the members dropped, in order.
+    let mut dropped: Vec<u32> = Vec::new();
+    if keys.len() <= 32 {
+        for (i, k) in keys.iter().enumerate() {
+            if keys[i + 1..].iter().any(|later| text(later) == text(k)) {
+                dropped.push(k.start);
+            }
         }
-        dropped
-    };
-    if !dropped.contains(&true) {
+    } else {
+        keys.sort_unstable_by(|a, b| text(a).cmp(text(b)).then(a.start.cmp(&b.start)));
+        for pair in keys.windows(2) {
+            if text(&pair[0]) == text(&pair[1]) {
+                dropped.push(pair[0].start);
+            }
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        keys.sort_unstable_by_key(|k| k.start);
+        dropped.sort_unstable();
+    }
+    if dropped.is_empty() {
         return;
     }
-    let Some(first) = spans.first() else {
-        return;
-    };
-    let written = out.split_off(first.key.start);
-    let base = first.key.start;
+    let written = out.split_off(base);
+    let mut dropped = dropped.into_iter().peekable();
     let mut any = false;
-    for (span, _) in spans.iter().zip(&dropped).filter(|(_, &d)| !d) {
+    for (i, k) in keys.iter().enumerate() {
+        if dropped.next_if_eq(&k.start).is_some() {
+            continue;
+        }
+        // Up to the comma before the next member.
+        let end = keys
+            .get(i + 1)
+            .map_or(written.len(), |n| n.start as usize - 1);
         if std::mem::replace(&mut any, true) {
             out.push(b',');
         }
-        out.extend_from_slice(&written[span.key.start - base..span.end - base]);
+        out.extend_from_slice(&written[k.start as usize..end]);
     }
 }

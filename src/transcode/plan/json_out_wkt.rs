@@ -25,11 +25,11 @@ const MAX_NANOS: i64 = 999_999_999;
 impl<'b> Decoder<'_, 'b> {
     /// The last record of field `field` (an index into the plan's fields).
     fn last(&self, range: &Range<usize>, field: u16) -> Option<Record<'b>> {
-        self.entries[range.clone()]
+        self.runs[range.clone()]
             .iter()
             .rev()
-            .find(|e| e.field == field)
-            .map(|e| e.record)
+            .find(|r| r.field == field)
+            .map(|r| r.last)
     }
 
     pub(super) fn well_known(
@@ -46,16 +46,16 @@ impl<'b> Decoder<'_, 'b> {
                 let nanos = self.last(&range, 1).map_or(0, |r| r.bits as i32);
                 time(kind == WellKnown::Timestamp, seconds, nanos, out)
             }
-            WellKnown::FieldMask => self.field_mask(&range, out),
+            WellKnown::FieldMask => self.field_mask(bytes, &range, out),
             WellKnown::Struct | WellKnown::ListValue => {
                 let message = &self.arena.messages[index as usize];
                 let field = &message.fields[0];
                 match field.shape {
-                    Shape::Map { key, value } => self.map(key, value, range.clone(), out),
-                    _ => self.list_of(field.ty, range.clone(), out),
+                    Shape::Map { key, value } => self.map(key, value, bytes, range.clone(), out),
+                    _ => self.list_of(field.ty, bytes, range.clone(), out),
                 }
             }
-            WellKnown::Value => self.value_kind(index, &range, out),
+            WellKnown::Value => self.value_kind(index, bytes, &range, out),
             WellKnown::Wrapper(scalar) => {
                 let (bits, bytes) = self
                     .last(&range, 0)
@@ -72,28 +72,46 @@ impl<'b> Decoder<'_, 'b> {
                 self.any(url, value, out)
             }
         };
-        self.entries.truncate(range.start);
+        self.runs.truncate(range.start);
         result
     }
 
-    fn list_of(&mut self, ty: Type, range: Range<usize>, out: &mut Vec<u8>) -> Result<(), Fault> {
+    fn list_of(
+        &mut self,
+        ty: Type,
+        bytes: &'b [u8],
+        range: Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
         out.push(b'[');
-        for (i, g) in range.enumerate() {
-            if i > 0 {
-                out.push(b',');
+        let mut i = 0;
+        for g in range {
+            let run = self.runs[g];
+            for record in run.records(bytes) {
+                if i > 0 {
+                    out.push(b',');
+                }
+                self.value(ty, record.bits, record.bytes, out)
+                    .map_err(|f| f.at_index(i))?;
+                i += 1;
             }
-            let record = self.entries[g].record;
-            self.value(ty, record.bits, record.bytes, out)
-                .map_err(|f| f.at_index(i))?;
         }
         out.push(b']');
         Ok(())
     }
 
-    fn field_mask(&self, range: &Range<usize>, out: &mut Vec<u8>) -> Result<(), Fault> {
+    fn field_mask(
+        &self,
+        bytes: &'b [u8],
+        range: &Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fault> {
         let mut joined = String::new();
-        for entry in &self.entries[range.clone()] {
-            let path = std::str::from_utf8(entry.record.bytes)
+        let records = self.runs[range.clone()]
+            .iter()
+            .flat_map(|run| run.records(bytes));
+        for record in records {
+            let path = std::str::from_utf8(record.bytes)
                 .map_err(|_| Fault::new("invalid string value: data is not UTF-8 encoded"))?;
             if !joined.is_empty() {
                 joined.push(',');
@@ -109,22 +127,23 @@ impl<'b> Decoder<'_, 'b> {
     fn value_kind(
         &mut self,
         index: u32,
+        bytes: &'b [u8],
         range: &Range<usize>,
         out: &mut Vec<u8>,
     ) -> Result<(), Fault> {
-        let entries = &self.entries[range.clone()];
-        let Some(last) = entries.iter().max_by_key(|e| e.pos).copied() else {
+        let runs = &self.runs[range.clone()];
+        let Some(last) = runs.iter().max_by_key(|r| r.pos).copied() else {
             out.extend_from_slice(b"null");
             return Ok(());
         };
-        let others = entries
+        let others = runs
             .iter()
-            .filter(|e| e.field != last.field)
-            .map(|e| e.pos)
+            .filter(|r| r.field != last.field)
+            .map(|r| r.pos)
             .max();
         let mine = range.clone().filter(|&g| {
-            let e = &self.entries[g];
-            e.field == last.field && others.is_none_or(|other| e.pos > other)
+            let r = &self.runs[g];
+            r.field == last.field && others.is_none_or(|other| r.pos > other)
         });
         let group =
             mine.clone().min().unwrap_or(range.start)..mine.max().map_or(range.start, |g| g + 1);
@@ -134,7 +153,7 @@ impl<'b> Decoder<'_, 'b> {
         ) {
             (0, _) => out.extend_from_slice(b"null"),
             (1, _) => {
-                let number = f64::from_bits(last.record.bits);
+                let number = f64::from_bits(last.last.bits);
                 if !number.is_finite() {
                     return Err(Fault::new(
                         "cannot serialize non-finite double in google.protobuf.Value",
@@ -142,8 +161,8 @@ impl<'b> Decoder<'_, 'b> {
                 }
                 write::f64(out, number);
             }
-            (_, Type::Message(m)) => self.merged(m, group, out)?,
-            (_, ty) => self.value(ty, last.record.bits, last.record.bytes, out)?,
+            (_, Type::Message(m)) => self.merged(m, bytes, group, out)?,
+            (_, ty) => self.value(ty, last.last.bits, last.last.bytes, out)?,
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ mod json_in_scalar;
 mod json_in_wkt;
 mod json_out;
 mod json_out_map;
+mod json_out_runs;
 mod json_out_wkt;
 mod lexer;
 mod lookup;

@@ -9,7 +9,7 @@ use crate::transcode::{json, JsonOptions};
 
 fn message(name: &str) -> MessageDescriptor {
     let dir = tempfile::tempdir().expect("temp dir");
-    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } } message Maps { map<string, string> names = 1; map<int32, Strings> inner = 2; } message Choice { oneof c { Strings s = 1; int32 n = 2; } }";
+    let proto = "syntax = \"proto3\"; package t; message Lists { repeated int64 bigs = 1; } message Outer { Strings inner = 1; } message Strings { string id = 2; oneof o { string a = 3; int32 b = 4; } } message Maps { map<string, string> names = 1; map<int32, Strings> inner = 2; } message Choice { oneof c { Strings s = 1; int32 n = 2; } } message Runs { map<string, int32> m = 1; int32 n = 2; repeated string tags = 3; }";
     std::fs::write(dir.path().join("t.proto"), proto).expect("write proto");
     let pool: DescriptorPool = protox::Compiler::new([dir.path()])
         .and_then(|mut compiler| {
@@ -87,6 +87,52 @@ fn a_message_record_cut_short_is_not_completed_by_the_next() {
     plan.wire_to_json(&wire, &JsonOptions::default(), &mut out)
         .unwrap();
     assert_eq!(out, br#"{"inner":{"b":1}}"#);
+}
+
+/// A length-delimited record of field `number`.
+fn len_record(number: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![number << 3 | 2, bytes.len() as u8];
+    out.extend_from_slice(bytes);
+    out
+}
+
+#[test]
+fn runs_split_by_other_fields_and_keys_repeated_past_32_entries() {
+    let desc = message("t.Runs");
+    let plan = MessagePlan::compile(&desc);
+    let entry = |key: &str, value: u8| {
+        let mut bytes = len_record(1, key.as_bytes());
+        bytes.extend([0x10, value]);
+        len_record(1, &bytes)
+    };
+    let mut wire = Vec::new();
+    wire.extend(len_record(3, b"a"));
+    // An unknown field inside the run of `tags`, then `n`, then `tags` again.
+    wire.extend([0x50, 0x07]);
+    wire.extend(len_record(3, b"b"));
+    wire.extend([0x10, 0x01]);
+    wire.extend(len_record(3, b"c"));
+    for i in 0..40 {
+        wire.extend(entry(&format!("k{i:02}"), i));
+    }
+    // `n` between two runs of the map, then keys 05 and 39 again.
+    wire.extend([0x10, 0x02]);
+    wire.extend(entry("k05", 100));
+    wire.extend(entry("k39", 101));
+    let mut out = Vec::new();
+    plan.wire_to_json(&wire, &JsonOptions::default(), &mut out)
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut want = String::from(r#"{"m":{"#);
+    for i in (0..39).filter(|&i| i != 5) {
+        want.push_str(&format!(r#""k{i:02}":{i},"#));
+    }
+    want.push_str(r#""k05":100,"k39":101},"n":2,"tags":["a","b","c"]}"#);
+    assert_eq!(text, want);
+    let message = DynamicMessage::decode(desc, &wire[..]).unwrap();
+    let reference = json::to_vec(&message, &JsonOptions::default()).unwrap();
+    let parsed = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).unwrap();
+    assert_eq!(parsed(text.as_bytes()), parsed(&reference));
 }
 
 /// The plan's verdict and JSON on `wire` (a `name`), which must be

@@ -9,7 +9,8 @@
 
 use super::compile::{Arena, Field, Scalar, Shape, Type};
 use super::fault::Fault;
-use super::json_out::{fits, MAX_DEPTH};
+use super::json_out::MAX_DEPTH;
+use super::json_out_runs::fits;
 use super::wire::{Reader, Record, WireType};
 
 const NOT_UTF8: &str = "invalid string value: data is not UTF-8 encoded";
