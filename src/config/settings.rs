@@ -105,7 +105,9 @@ pub struct Settings {
     pub idempotency_ttl: Option<Duration>,
     /// Tries in all (1 to 10) for an idempotent call (PUT, GET, DELETE) that
     /// meets a transport failure or UNAVAILABLE; 1 never retries. POST and
-    /// PATCH are never retried [default: 3].
+    /// PATCH are never retried, but for a call the service's server refused
+    /// unprocessed (a graceful GOAWAY, REFUSED_STREAM): sent once more
+    /// [default: 3].
     #[arg(long, value_name = "N")]
     pub retry_attempts: Option<u32>,
     /// Requests served at once; beyond it the gateway answers 503 with

@@ -181,7 +181,7 @@ impl ServeError {
     pub(super) fn never_acted(&self) -> bool {
         match self {
             ServeError::Upstream { error, .. } => match error {
-                UpstreamError::Unavailable(_) => true,
+                UpstreamError::Unavailable(_) | UpstreamError::Refused(_) => true,
                 UpstreamError::Interrupted(_) => false,
                 UpstreamError::DeadlineExceeded { sent, .. } => !sent,
                 UpstreamError::Status(s) => s.code() == Code::Unavailable,
@@ -203,7 +203,9 @@ impl ServeError {
     fn public_message(&self) -> String {
         match self {
             ServeError::Upstream { error, .. } => match error {
-                UpstreamError::Unavailable(_) => "the service is unavailable".to_owned(),
+                UpstreamError::Unavailable(_) | UpstreamError::Refused(_) => {
+                    "the service is unavailable".to_owned()
+                }
                 UpstreamError::Interrupted(_) => "the connection to the service broke after \
                     the request was sent: whether the service acted on it is unknown"
                     .to_owned(),

@@ -7,6 +7,12 @@ pub enum UpstreamError {
     /// unsent: the service has not seen the call.
     #[error("upstream unavailable: {0}")]
     Unavailable(String),
+    /// The service's HTTP/2 server refused the call unprocessed (RFC 9113
+    /// §8.7: above the last stream id of a graceful `GOAWAY`, or reset with
+    /// `REFUSED_STREAM`): the service has not seen it, so it may be sent
+    /// again, a create included.
+    #[error("upstream refused the call unprocessed: {0}")]
+    Refused(String),
     /// The call was sent, then its connection broke (closed, reset) before
     /// the whole reply came: the service may have acted on it.
     #[error("upstream connection broke after the call was sent: {0}")]
@@ -50,7 +56,7 @@ impl UpstreamError {
     /// one the gateway's failure stands for.
     pub fn code(&self) -> tonic::Code {
         match self {
-            UpstreamError::Unavailable(_) => tonic::Code::Unavailable,
+            UpstreamError::Unavailable(_) | UpstreamError::Refused(_) => tonic::Code::Unavailable,
             // Whether the service acted is not known.
             UpstreamError::Interrupted(_) => tonic::Code::Unknown,
             UpstreamError::DeadlineExceeded { .. } => tonic::Code::DeadlineExceeded,
@@ -65,6 +71,7 @@ impl UpstreamError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             UpstreamError::Unavailable(_) => "unavailable",
+            UpstreamError::Refused(_) => "refused",
             UpstreamError::Interrupted(_) => "interrupted",
             UpstreamError::DeadlineExceeded { .. } => "deadline",
             UpstreamError::Status(status) => super::code_name(status.code()),

@@ -2,8 +2,9 @@
 //! the request was handed to a connection (and neither given back nor
 //! refused unprocessed), and whether that connection then failed before the
 //! whole reply came. A failure can then say whether the service may have
-//! acted on the call: [`UpstreamError::Interrupted`], and the `sent` of
-//! [`UpstreamError::DeadlineExceeded`].
+//! acted on the call: [`UpstreamError::Interrupted`], the `sent` of
+//! [`UpstreamError::DeadlineExceeded`] — or that it surely did not:
+//! [`UpstreamError::Refused`].
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,11 +22,15 @@ pub(super) struct Progress {
     sent: AtomicBool,
     /// The connection failed after that, before the reply was whole.
     broke: AtomicBool,
+    /// The server refused the request unprocessed (and it was not sent
+    /// again after that).
+    refused: AtomicBool,
 }
 
 impl Progress {
     /// The request is handed to a connection (or to the service in process).
     pub(super) fn handed_over(&self) {
+        self.refused.store(false, Ordering::Release);
         self.sent.store(true, Ordering::Release);
     }
 
@@ -42,6 +47,7 @@ impl Progress {
     pub(super) fn failed(&self, error: &hyper::Error) {
         if refused_unprocessed(error) {
             self.given_back();
+            self.refused.store(true, Ordering::Release);
         } else {
             self.broke.store(true, Ordering::Release);
         }
@@ -61,10 +67,12 @@ impl Progress {
 
     /// `error`, the call's failure, saying what the service may have seen:
     /// a failure of a connection the request had been sent on is
-    /// [`UpstreamError::Interrupted`], whatever tonic made of it; a passed
+    /// [`UpstreamError::Interrupted`], whatever tonic made of it, and one
+    /// that refused it unprocessed [`UpstreamError::Refused`]; a passed
     /// deadline says whether the request had been sent.
     pub(super) fn explain(&self, error: UpstreamError) -> UpstreamError {
         let broke = self.broke.load(Ordering::Acquire) && self.sent();
+        let refused = self.refused.load(Ordering::Acquire) && !self.sent();
         match error {
             UpstreamError::DeadlineExceeded { timeout, .. } => UpstreamError::DeadlineExceeded {
                 timeout,
@@ -74,6 +82,10 @@ impl Progress {
                 UpstreamError::Interrupted(status.message().to_owned())
             }
             UpstreamError::Unavailable(message) if broke => UpstreamError::Interrupted(message),
+            UpstreamError::Status(status) if refused => {
+                UpstreamError::Refused(status.message().to_owned())
+            }
+            UpstreamError::Unavailable(message) if refused => UpstreamError::Refused(message),
             other => other,
         }
     }
@@ -153,6 +165,32 @@ mod tests {
         let explained = progress.explain(UpstreamError::Status(tonic::Status::unavailable("busy")));
         assert!(
             matches!(explained, UpstreamError::Status(ref s) if s.message() == "busy"),
+            "{explained:?}"
+        );
+    }
+
+    #[test]
+    fn a_call_refused_unprocessed_is_refused_unless_sent_again() {
+        let progress = Progress::default();
+        progress.handed_over();
+        progress.given_back();
+        progress.refused.store(true, Ordering::Release);
+        let failure = || {
+            UpstreamError::Status(tonic::Status::unavailable(
+                "upstream connection failed: refused",
+            ))
+        };
+        let explained = progress.explain(failure());
+        assert!(
+            matches!(explained, UpstreamError::Refused(ref m) if m.contains("refused")),
+            "{explained:?}"
+        );
+        // Sent again elsewhere, where it failed otherwise: not a refusal.
+        progress.handed_over();
+        progress.broke.store(true, Ordering::Release);
+        let explained = progress.explain(failure());
+        assert!(
+            matches!(explained, UpstreamError::Interrupted(_)),
             "{explained:?}"
         );
     }

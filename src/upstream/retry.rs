@@ -1,7 +1,10 @@
 //! Verb-aware retries: idempotent calls (PUT, GET, DELETE) are tried again on
 //! a transport failure or `UNAVAILABLE`, with bounded, jittered exponential
-//! backoff, inside the request's deadline. POST and PATCH are never retried
-//! here: N tries of a create make N resources.
+//! backoff, inside the request's deadline. POST and PATCH are not retried
+//! here (N tries of a create make N resources) but for one case: a call the
+//! service's server refused unprocessed ([`UpstreamError::Refused`]), which
+//! no service saw, is sent once more (to the next endpoint, or on a fresh
+//! connection).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -59,7 +62,9 @@ impl RetryPolicy {
 fn is_transient(error: &UpstreamError) -> bool {
     match error {
         // Acting twice is harmless for the methods retried here.
-        UpstreamError::Unavailable(_) | UpstreamError::Interrupted(_) => true,
+        UpstreamError::Unavailable(_)
+        | UpstreamError::Refused(_)
+        | UpstreamError::Interrupted(_) => true,
         UpstreamError::Status(status) => status.code() == Code::Unavailable,
         UpstreamError::DeadlineExceeded { .. }
         | UpstreamError::BadUri { .. }
@@ -83,7 +88,8 @@ pub struct Call {
 }
 
 /// Makes `call` on `upstream`; when `idempotent`, retries transient failures
-/// per `policy` while the call's deadline lasts.
+/// per `policy` while the call's deadline lasts, and otherwise a refusal
+/// ([`UpstreamError::Refused`]) once.
 pub async fn call(
     upstream: &Upstream,
     call: Call,
@@ -126,7 +132,16 @@ pub async fn call_with(
     let attempts = if idempotent {
         policy.attempts.max(1)
     } else {
-        1
+        policy.attempts.clamp(1, 2)
+    };
+    // Whether a failure of a call that is not idempotent may be tried again:
+    // only when no service saw it.
+    let retried = |e: &UpstreamError| {
+        if idempotent {
+            is_transient(e)
+        } else {
+            matches!(e, UpstreamError::Refused(_))
+        }
     };
     let mut attempt = 1;
     loop {
@@ -156,7 +171,7 @@ pub async fn call_with(
             Err(UpstreamError::DeadlineExceeded { sent, .. }) => {
                 return Err(UpstreamError::DeadlineExceeded { timeout, sent })
             }
-            Err(e) if attempt >= attempts || !is_transient(&e) => return Err(e),
+            Err(e) if attempt >= attempts || !retried(&e) => return Err(e),
             Err(e) => e,
         };
         let wait = policy.backoff(attempt);
@@ -165,7 +180,11 @@ pub async fn call_with(
         }
         attempt += 1;
         RETRIES.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(rpc = %path, attempt, of = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying an idempotent call");
+        if idempotent {
+            tracing::info!(rpc = %path, attempt, of = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying an idempotent call");
+        } else {
+            tracing::info!(rpc = %path, wait_ms = wait.as_millis() as u64, error = %error, "sending a call the service refused unprocessed again");
+        }
         tokio::time::sleep(wait).await;
     }
 }
@@ -200,6 +219,7 @@ mod tests {
             tonic::Status::internal("x")
         )));
         assert!(is_transient(&UpstreamError::Interrupted("reset".into())));
+        assert!(is_transient(&UpstreamError::Refused("GOAWAY".into())));
         assert!(!is_transient(&UpstreamError::DeadlineExceeded {
             timeout: Duration::from_secs(1),
             sent: true,
