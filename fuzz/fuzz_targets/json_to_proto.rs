@@ -6,7 +6,9 @@
 //!
 //! - restgate refuses: an integer out of its field's range (prost-reflect
 //!   reads it through an f64 that lands in range), a number whose fraction
-//!   is not zero that an f64 rounds to an integer, a quoted integer not
+//!   is not zero that an f64 rounds to an integer, a number past f64's
+//!   range in the value of an unknown field that is dropped (prost-reflect
+//!   skips the value unread), a quoted integer not
 //!   written as a JSON number (`"09"`, `"+1"`), a field given twice, a
 //!   Timestamp with second 60 or more than nine fractional digits, bytes
 //!   that are no UTF-8 inside an unknown field that is dropped;
@@ -41,7 +43,10 @@ fn as_json(message: &DynamicMessage) -> serde_json::Value {
 }
 
 /// The reasons restgate refuses what prost-reflect reads (see the module doc).
-const STRICTER: [&str; 8] = [
+const STRICTER: [&str; 9] = [
+    // A number past f64's range (`1e400`) in a dropped unknown field's
+    // value, which prost-reflect skips without reading it.
+    "number out of range",
     // A quoted integer that is not written as a JSON number (`"09"`, `"+1"`).
     "is not a number",
     // A fraction that is not zero, read by prost-reflect through an f64
