@@ -146,3 +146,23 @@ async fn ops_prefix_moves_every_endpoint() {
     }
     assert_eq!(fixture.total_calls(), 0);
 }
+
+#[tokio::test]
+async fn a_method_an_operational_path_does_not_serve_is_405_with_the_error_body() {
+    let fixture = start_fixture().await;
+    let gw = Gateway::fixture(&fixture, &[]).await;
+    // A standard method, and an extension method (http1_request's finding:
+    // `PwwwwwwwATCH /readyz` was a 405 with no body).
+    for method in ["POST", "PwwwwwwwATCH"] {
+        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = support::send(gw.request(method.clone(), path)).await;
+            let error = reply.assert_json(405);
+            assert_eq!(error["code"], 12, "{method} {path}: {error}");
+            assert!(error["message"].is_string(), "{method} {path}: {error}");
+            let allow = reply.header("allow").unwrap_or_default();
+            assert!(allow.contains("GET"), "{method} {path}: Allow {allow:?}");
+        }
+    }
+    assert_eq!(fixture.total_calls(), 0);
+}

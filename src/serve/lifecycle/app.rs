@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use http::{header, HeaderValue, Version};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, Method, Version};
 
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
 use super::{docs, ops, Live};
-use crate::serve::{handler, Gateway};
+use crate::serve::{handler, Gateway, ServeError};
 
 /// The app serving one fixed gateway (REST in process: no reload).
 pub fn app(gateway: Arc<Gateway>) -> axum::Router {
@@ -33,6 +33,12 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
         router = router.merge(docs::routes(prefix));
     }
     let router = router
+        // A method an operational path does not serve (they all serve GET
+        // and HEAD only): the JSON error body and `Allow` of every 405.
+        .method_not_allowed_fallback(|| {
+            let allowed = vec![Method::GET, Method::HEAD];
+            std::future::ready(ServeError::MethodNotAllowed(allowed).into_response())
+        })
         // The table of this request: a reload swaps it for later ones only.
         .fallback(|State(live): State<Arc<Live>>, request: Request| {
             handler::handle(live.gateway(), request)
