@@ -170,14 +170,7 @@ impl Upstream {
                 }
             }
         };
-        let outcome = match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(UpstreamError::DeadlineExceeded {
-                timeout,
-                sent: false,
-            }),
-        };
-        outcome.map_err(|error| progress.explain(error))
+        within(timeout, call, &progress).await
     }
 }
 
@@ -201,15 +194,24 @@ impl Upstream {
         };
         let progress = Arc::new(Progress::default());
         let call = super::unary::call(remote, path, &request, metadata, codec, timeout, &progress);
-        let outcome = match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(UpstreamError::DeadlineExceeded {
-                timeout,
-                sent: false,
-            }),
-        };
-        outcome.map_err(|error| progress.explain(error))
+        within(timeout, call, &progress).await
     }
+}
+
+/// `call` given `timeout`, its failure explained by how far it got.
+async fn within<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, UpstreamError>>,
+    progress: &Progress,
+) -> Result<T, UpstreamError> {
+    let outcome = match tokio::time::timeout(timeout, call).await {
+        Ok(result) => result,
+        Err(_) => Err(UpstreamError::DeadlineExceeded {
+            timeout,
+            sent: false,
+        }),
+    };
+    outcome.map_err(|error| progress.explain(error))
 }
 
 /// An owned gRPC transport to an upstream, for a call the gateway makes on
