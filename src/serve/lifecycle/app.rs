@@ -10,7 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, Method, Version};
 
-use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::predicate::{And, NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
@@ -73,11 +73,18 @@ pub fn live_app(live: Arc<Live>) -> axum::Router {
 /// (async-compression) flushes whenever the body has nothing more to give
 /// yet, that is after each message the service sent (a sync flush: the
 /// client decodes every byte it got).
-fn compression_layer(min_bytes: u64) -> CompressionLayer<impl Predicate> {
-    let predicate = SizeAbove::new(min_bytes)
+fn compression_layer(min_bytes: u64) -> CompressionLayer<ReplyPredicate> {
+    CompressionLayer::new().compress_when(reply_predicate(min_bytes))
+}
+
+/// Which replies are compressed (see [`compression_layer`]).
+pub(super) type ReplyPredicate = And<And<SizeAbove, NotForContentType>, NotForContentType>;
+
+/// Replies of at least `min_bytes`, not gRPC, not images.
+pub(super) fn reply_predicate(min_bytes: u64) -> ReplyPredicate {
+    SizeAbove::new(min_bytes)
         .and(NotForContentType::GRPC)
-        .and(NotForContentType::IMAGES);
-    CompressionLayer::new().compress_when(predicate)
+        .and(NotForContentType::IMAGES)
 }
 
 /// While draining, an HTTP/1 reply carries `Connection: close`, so that the

@@ -70,8 +70,8 @@ const PAGE_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
 /// `{prefix}/docs` (the page; `{prefix}/docs/` redirects to it), its start
 /// script and Swagger UI's versioned assets.
 pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Live>> {
+    let page_path = page_path(prefix);
     let prefix = prefix.trim_end_matches('/');
-    let page_path = format!("{prefix}/docs");
     let assets = format!("{page_path}/swagger-ui-{SWAGGER_UI_VERSION}");
     let init = format!("{page_path}/init.js");
     let page = page(&format!("{prefix}/openapi.json"), &assets, &init);
@@ -94,6 +94,12 @@ pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Live>> {
             &format!("{assets}/swagger-ui.css"),
             get(|| std::future::ready(asset("text/css", STYLESHEET, true))),
         )
+}
+
+/// The explorer page's path under `prefix`; every other path of the
+/// explorer is under it.
+pub(super) fn page_path(prefix: &str) -> String {
+    format!("{}/docs", prefix.trim_end_matches('/'))
 }
 
 /// The page: Swagger UI's stylesheet and bundle, then the start script.

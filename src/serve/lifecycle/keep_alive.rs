@@ -29,7 +29,6 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::Router;
 use bytes::{Buf, Bytes};
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
@@ -38,13 +37,12 @@ use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper::server::conn::http1;
 use hyper::service::Service;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 /// The gateway's app as hyper calls it.
-type App = TowerToHyperService<Router>;
+type App = super::WorkerService;
 
 /// How long a connection with nothing in flight keeps its hyper connection
 /// before it is put down to its socket. A client that sends its next

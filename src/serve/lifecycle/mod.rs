@@ -13,6 +13,7 @@ mod reload;
 mod server;
 mod signals;
 mod tls;
+mod worker_service;
 mod workers;
 
 pub use app::{app, live_app};
@@ -21,4 +22,5 @@ pub use reload::{Current, Live};
 pub use server::{run, Running};
 pub use signals::{Signal, StopSignals};
 pub use tls::ListenerTls;
+pub use worker_service::WorkerService;
 pub use workers::{bind, Connections};

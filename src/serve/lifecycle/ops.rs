@@ -16,12 +16,19 @@ use crate::serve::CorsOptions;
 
 /// The operational routes under `prefix` (`""` or e.g. `/_restgate`).
 pub(super) fn routes(prefix: &str) -> axum::Router<Arc<Live>> {
-    let prefix = prefix.trim_end_matches('/');
+    let [healthz_path, readyz_path, metrics_path, openapi_path] = paths(prefix);
     axum::Router::new()
-        .route(&format!("{prefix}/healthz"), get(healthz))
-        .route(&format!("{prefix}/readyz"), get(readyz))
-        .route(&format!("{prefix}/metrics"), get(metrics))
-        .route(&format!("{prefix}/openapi.json"), get(openapi))
+        .route(&healthz_path, get(healthz))
+        .route(&readyz_path, get(readyz))
+        .route(&metrics_path, get(metrics))
+        .route(&openapi_path, get(openapi))
+}
+
+/// The operational paths under `prefix`: `/healthz`, `/readyz`, `/metrics`
+/// and `/openapi.json`, in that order.
+pub(super) fn paths(prefix: &str) -> [String; 4] {
+    let prefix = prefix.trim_end_matches('/');
+    ["healthz", "readyz", "metrics", "openapi.json"].map(|name| format!("{prefix}/{name}"))
 }
 
 /// The process is alive and serving.

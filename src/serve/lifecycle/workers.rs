@@ -13,17 +13,15 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::{keep_alive, live_app, Current, ListenerTls, Live};
+use super::{keep_alive, Current, ListenerTls, Live, WorkerService};
 use crate::serve::limits;
 
 /// Binds `workers` listeners on `addr` (port 0: the first picks the port,
@@ -98,7 +96,7 @@ async fn worker(
         Err(e) => return tracing::error!(error = %e, "worker cannot listen"),
     };
     let builders = Arc::new(http_builders(&live, connections.header_read_timeout));
-    let service = TowerToHyperService::new(live_app(live));
+    let service = WorkerService::new(live);
     let graceful = GracefulShutdown::new();
     // What cleartext HTTP/1.1 connections, which hyper only serves while
     // they are in use (see `keep_alive`), watch for the worker to stop.
@@ -192,7 +190,7 @@ fn http_builders(live: &Live, header_read_timeout: Duration) -> Builders {
 /// One accepted connection and what serves it.
 struct Connection {
     builders: Arc<Builders>,
-    service: TowerToHyperService<Router>,
+    service: WorkerService,
     watcher: Watcher,
     stopping: watch::Receiver<()>,
     header_read_timeout: Duration,

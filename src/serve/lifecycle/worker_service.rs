@@ -1,0 +1,233 @@
+//! [`WorkerService`]: what a worker's connections call for each request.
+//!
+//! Most requests are REST requests that, of the whole [`live_app`] router,
+//! only meet its fallback (the pipeline's handler), the reply compression
+//! layer and the `Connection: close` of draining. Those go straight to the
+//! handler, through the same compression layer: the router's dispatch, its
+//! middleware's boxed service and futures, and the request decompression
+//! layer's wrapping of a body that is not encoded cost about 6–12 µs of CPU
+//! per request, some 15 % of the gateway's (BENCHMARKS.md, "The REST path
+//! without the router"). Every other request — an operational or explorer
+//! path, an encoded body, any request when CORS is on — goes through the
+//! router, which would have served the direct ones the same way.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::future::RouteFuture;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{header, HeaderValue, Version};
+use tower_http::compression::Compression;
+
+use super::app::{reply_predicate, ReplyPredicate};
+use super::{docs, live_app, ops, Live};
+use crate::serve::handler;
+
+/// The handler behind the router's reply compression.
+type Compressed = Compression<Direct, ReplyPredicate>;
+
+/// A worker's service: REST requests straight to the handler, the rest
+/// through its [`live_app`] router.
+#[derive(Clone)]
+pub struct WorkerService {
+    live: Arc<Live>,
+    router: axum::Router,
+    /// The paths the router has routes for (the rest meet its fallback).
+    routed: Arc<RoutedPaths>,
+    /// CORS is on: its layer answers preflights and marks every reply, so
+    /// every request goes through the router.
+    cors: bool,
+    /// The router's reply compression, around the handler, when it is on.
+    compression: Option<Compressed>,
+}
+
+impl WorkerService {
+    /// The service of a worker serving what `live` holds. Its paths, CORS
+    /// and compression settings are the first table's, as the router's
+    /// are (a reload does not move them).
+    pub fn new(live: Arc<Live>) -> WorkerService {
+        let first = live.gateway();
+        let options = &first.shared.options;
+        let direct = Direct(Arc::clone(&live));
+        let compression = options.compress_responses.then(|| {
+            Compression::new(direct).compress_when(reply_predicate(options.compress_min_bytes))
+        });
+        WorkerService {
+            router: live_app(Arc::clone(&live)),
+            routed: Arc::new(RoutedPaths::new(&options.ops_prefix)),
+            cors: options.cors.is_some(),
+            compression,
+            live,
+        }
+    }
+
+    /// Whether `request` goes through the router.
+    fn routed<B>(&self, request: &http::Request<B>) -> bool {
+        self.cors
+            || request.headers().contains_key(header::CONTENT_ENCODING)
+            || self.routed.contains(request.uri().path())
+    }
+}
+
+impl std::fmt::Debug for WorkerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerService")
+            .field("routed", &self.routed)
+            .field("cors", &self.cors)
+            .field("compression", &self.compression.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> hyper::service::Service<http::Request<B>> for WorkerService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Reply;
+
+    fn call(&self, request: http::Request<B>) -> Reply {
+        if self.routed(&request) {
+            let mut router = self.router.clone();
+            return Reply::Routed(tower::Service::call(&mut router, request));
+        }
+        let request = request.map(Body::new);
+        match &self.compression {
+            Some(compression) => {
+                Reply::Compressed(tower::Service::call(&mut compression.clone(), request))
+            }
+            None => Reply::Direct(Box::pin(direct(Arc::clone(&self.live), request))),
+        }
+    }
+}
+
+/// The operational and explorer paths under the ops prefix: exactly the
+/// four operational ones, and every path under `{prefix}/docs` (whether or
+/// not the explorer is on: the router's fallback serves what it lacks).
+#[derive(Debug)]
+struct RoutedPaths {
+    exact: Vec<String>,
+    docs: String,
+}
+
+impl RoutedPaths {
+    fn new(prefix: &str) -> RoutedPaths {
+        RoutedPaths {
+            exact: ops::paths(prefix).to_vec(),
+            docs: docs::page_path(prefix),
+        }
+    }
+
+    fn contains(&self, path: &str) -> bool {
+        self.exact.iter().any(|p| p == path)
+            || path
+                .strip_prefix(self.docs.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// The handler as a tower service, for the compression layer to wrap.
+#[derive(Debug, Clone)]
+pub struct Direct(Arc<Live>);
+
+impl tower::Service<Request> for Direct {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        Box::pin(direct(Arc::clone(&self.0), request))
+    }
+}
+
+/// The handler's answer, with `Connection: close` on HTTP/1 while
+/// draining (as the router's middleware adds it).
+async fn direct(live: Arc<Live>, request: Request) -> Result<Response, Infallible> {
+    let http1 = request.version() < Version::HTTP_2;
+    let mut response = handler::handle(live.gateway(), request).await;
+    if http1 && live.draining() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+/// [`WorkerService`]'s answer to come.
+pub enum Reply {
+    /// Through the router.
+    Routed(RouteFuture<Infallible>),
+    /// Straight from the handler, compression off.
+    Direct(BoxFuture<'static, Result<Response, Infallible>>),
+    /// Straight from the handler, through the compression layer.
+    Compressed(<Compressed as tower::Service<Request>>::Future),
+}
+
+impl Future for Reply {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Reply::Routed(reply) => Pin::new(reply).poll(cx),
+            Reply::Direct(reply) => reply.as_mut().poll(cx),
+            Reply::Compressed(reply) => Pin::new(reply)
+                .poll(cx)
+                .map_ok(|response| response.map(Body::new)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reply::Routed(_) => "Reply::Routed",
+            Reply::Direct(_) => "Reply::Direct",
+            Reply::Compressed(_) => "Reply::Compressed",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_routers_own_paths_go_through_it() {
+        for prefix in ["", "/_restgate"] {
+            let routed = RoutedPaths::new(prefix);
+            for path in [
+                "/healthz",
+                "/readyz",
+                "/metrics",
+                "/openapi.json",
+                "/docs",
+                "/docs/",
+                "/docs/init.js",
+            ] {
+                assert!(
+                    routed.contains(&format!("{prefix}{path}")),
+                    "{prefix}{path}"
+                );
+            }
+            for path in ["/v1/users", "/healthz/x", "/docsx", "/metricsz", "/"] {
+                assert!(
+                    !routed.contains(&format!("{prefix}{path}")),
+                    "{prefix}{path}"
+                );
+            }
+        }
+    }
+}
