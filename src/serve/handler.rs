@@ -152,8 +152,11 @@ async fn serve(
         parts: &parts,
         system,
     };
+    // The streaming paths' futures are boxed: a unary request's future
+    // (moved whole into a box per request) does not reserve their size.
     if context.route.rpc.is_client_streaming() {
-        return stream::client_streaming(context, stream_request, captures, body).await;
+        let streaming = stream::client_streaming(context, stream_request, captures, body);
+        return Box::pin(streaming).await;
     }
     // The body's bytes stay held in the budget until the request is
     // answered: the message built from it and the call made with it live
@@ -169,7 +172,7 @@ async fn serve(
     };
     if streaming {
         let message = request_message(&context, &parts, &captures, &body)?;
-        return stream::server_streaming(context, stream_request, message).await;
+        return Box::pin(stream::server_streaming(context, stream_request, message)).await;
     }
     let message = unary_request(&context, &parts, &captures, &body)?;
     let reply = system.reply_options(&shared.options.json);

@@ -107,7 +107,9 @@ impl Remote {
             return Ok(sender.clone());
         }
         *guard = None;
-        match self.open(slot).await {
+        // Boxed: connecting is rare, and its state (TCP, TLS and the
+        // HTTP/2 handshake) would otherwise be part of every call's future.
+        match Box::pin(self.open(slot)).await {
             Ok((sender, limit)) => {
                 slot.max_header_list_size
                     .store(limit.unwrap_or(u32::MAX), Ordering::Relaxed);
