@@ -1,7 +1,10 @@
 //! The axum app of one worker: the operational endpoints under their
 //! prefix, every other request to the pipeline's one handler; request
 //! decompression, reply compression and CORS when configured, and
-//! `Connection: close` on HTTP/1 replies while draining.
+//! `Connection: close` on HTTP/1 replies while draining. A worker's
+//! connections call it through [`WorkerService`](super::WorkerService),
+//! which sends the REST requests that would only meet its fallback
+//! straight to the handler; REST in process is served by it alone.
 
 use std::sync::Arc;
 
