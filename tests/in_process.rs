@@ -1,7 +1,8 @@
 //! REST in process: `InProcess` turns tonic service implementations into an
 //! axum router (no network hop), and `grpc_and_rest` serves it and the gRPC
 //! services on one listener — checked with a real HTTP client and a real
-//! gRPC client against the same port.
+//! gRPC client against the same port; `InProcess::worker_service` is served
+//! by hyper as a listener's connections are.
 
 use restgate::example::ExampleState;
 use restgate::pb::examples::v1::user_service_client::UserServiceClient;
@@ -273,4 +274,85 @@ async fn serve_example(timeout: std::time::Duration) -> (String, reqwest::Client
         .build()
         .unwrap();
     (format!("http://{addr}"), http)
+}
+
+/// `InProcess::worker_service` is what a listener's connections call: REST
+/// straight to the handler, operational paths and encoded bodies through
+/// the router. Served here by hyper on loopback, as the gateway's workers
+/// serve it.
+#[tokio::test]
+async fn the_worker_service_answers_rest_ops_and_encoded_bodies() {
+    use std::io::Write as _;
+    let state = ExampleState::new();
+    let (users, accounts, blogs) = state.services();
+    let service = InProcess::new(restgate::pb::DESCRIPTOR_SET)
+        .expect("the bundled descriptor set compiles")
+        .service(users)
+        .service(accounts)
+        .service(blogs)
+        .worker_service()
+        .expect("service");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = builder.serve_connection(io, service).await;
+            });
+        }
+    });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let base = format!("http://{addr}");
+
+    // Straight to the handler.
+    let created = http
+        .post(format!("{base}/v1/users"))
+        .json(&json!({"displayName": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["location"], "/v1/users/1");
+    assert!(created.headers().contains_key("x-request-id"));
+    let missing = http.get(format!("{base}/v1/nothing")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let error: Value = missing.json().await.unwrap();
+    assert_eq!(error["code"], 5);
+
+    // Through the router: an operational path, and its 405.
+    let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
+    let posted = http.post(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(posted.status(), 405);
+    assert_eq!(posted.headers()["allow"], "GET, HEAD");
+
+    // Through the router: a gzip body is decoded before the handler.
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(br#"{"displayName":"Grace"}"#).unwrap();
+    let encoded = http
+        .post(format!("{base}/v1/users"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(gzip.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encoded.status(), 201);
+    assert_eq!(
+        encoded.json::<Value>().await.unwrap()["displayName"],
+        "Grace"
+    );
 }

@@ -1,7 +1,9 @@
 //! One whole HTTP/1 exchange through the gateway's service in process:
 //! arbitrary bytes sent on a connection that hyper's HTTP/1 server reads
 //! (as the gateway's listener does), every request it parses answered by
-//! the bundled example's router. Never panics, never hangs, never a 5xx,
+//! the bundled example's worker service (what a listener's connections
+//! call: REST straight to the handler, the rest through the router).
+//! Never panics, never hangs, never a 5xx,
 //! and every 4xx from the gateway is the JSON error body; the answer is
 //! HTTP/1.1, or HTTP/1.0 to an HTTP/1.0 request (hyper's own
 //! refusals of what does not parse are bare 400s, before any handler).

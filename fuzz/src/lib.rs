@@ -15,8 +15,7 @@ use axum::response::Response;
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 use restgate::compile::{Input, RouteTable};
 use restgate::example::ExampleState;
-use restgate::serve::InProcess;
-use tower::ServiceExt as _;
+use restgate::serve::{InProcess, WorkerService};
 
 /// `proto/` of the restgate checkout this crate sits in.
 fn proto_dir() -> PathBuf {
@@ -101,11 +100,11 @@ const REQUESTS_PER_STATE: u32 = 2_000;
 
 /// The bundled example served in process, and how many requests it served.
 struct Served {
-    router: axum::Router,
+    service: WorkerService,
     requests: u32,
 }
 
-fn build_router() -> axum::Router {
+fn build_service() -> WorkerService {
     let _entered = runtime().enter();
     let state = ExampleState::new();
     let (users, accounts, blogs) = state.services();
@@ -114,27 +113,28 @@ fn build_router() -> axum::Router {
         .service(users)
         .service(accounts)
         .service(blogs)
-        .router()
-        .expect("the in-process router builds")
+        .worker_service()
+        .expect("the in-process service builds")
 }
 
-/// The router of the bundled example served in process (replaced every
-/// [`REQUESTS_PER_STATE`] requests).
-pub fn example_router() -> axum::Router {
+/// The bundled example served in process as a listener's connections are
+/// served ([`WorkerService`]: REST straight to the handler, the rest
+/// through the router), replaced every [`REQUESTS_PER_STATE`] requests.
+pub fn example_service() -> WorkerService {
     static SERVED: Mutex<Option<Served>> = Mutex::new(None);
     let mut served = SERVED.lock().unwrap_or_else(|e| e.into_inner());
     let current = served.get_or_insert_with(|| Served {
-        router: build_router(),
+        service: build_service(),
         requests: 0,
     });
     current.requests += 1;
     if current.requests > REQUESTS_PER_STATE {
         *current = Served {
-            router: build_router(),
+            service: build_service(),
             requests: 1,
         };
     }
-    current.router.clone()
+    current.service.clone()
 }
 
 /// Sends `request` through the in-process gateway and checks its answer:
@@ -143,8 +143,7 @@ pub fn example_router() -> axum::Router {
 /// error body (a HEAD answer no body at all). Returns the answer's status and body.
 pub async fn call_checked(request: http::Request<Body>) -> (http::StatusCode, bytes::Bytes) {
     let what = format!("{} {}", request.method(), request.uri());
-    let response = example_router()
-        .oneshot(request)
+    let response = hyper::service::Service::call(&example_service(), request)
         .await
         .unwrap_or_else(|e: Infallible| match e {});
     check_answer(&what, response).await

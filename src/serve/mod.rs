@@ -32,7 +32,7 @@ pub use gateway::{Gateway, RouteServing, SetupError, Shared};
 pub use head::HeadError;
 pub use lifecycle::{
     app, bind, grpc_and_rest, live_app, run, Connections, Current, InProcess, ListenerTls, Live,
-    Running, Signal, StopSignals,
+    Running, Signal, StopSignals, WorkerService,
 };
 pub use limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_URI_BYTES, MAX_URI_BYTES};
 pub use metrics::Metrics;

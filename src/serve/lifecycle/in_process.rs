@@ -22,7 +22,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::ServiceExt as _;
 
-use super::app;
+use super::{app, Live, WorkerService};
 use crate::compile::{CompileError, CompileOptions, Descriptors, Diagnostics, RouteTable};
 use crate::idempotency::IdempotencyStore;
 use crate::serve::{Gateway, ServeOptions, SetupError, Shared};
@@ -96,6 +96,18 @@ impl InProcess {
 
     /// The axum router serving the REST routes of the services given.
     pub fn router(self) -> Result<axum::Router, SetupError> {
+        Ok(app(self.gateway()?))
+    }
+
+    /// The same as a hyper service, the one a listener's connections call:
+    /// REST requests go straight to the handler, the rest through
+    /// [`InProcess::router`]'s router ([`WorkerService`]).
+    pub fn worker_service(self) -> Result<WorkerService, SetupError> {
+        Ok(WorkerService::new(Arc::new(Live::fixed(self.gateway()?))))
+    }
+
+    /// The gateway serving the REST routes of the services given.
+    fn gateway(self) -> Result<Arc<Gateway>, SetupError> {
         let names: Vec<String> = self.services.keys().cloned().collect();
         tracing::debug!(services = ?names, "serving REST in process");
         let table = self.table.retain_services(&names);
@@ -103,8 +115,7 @@ impl InProcess {
         if let Some(store) = self.store {
             shared = shared.with_store(store);
         }
-        let gateway = Gateway::new(Arc::new(shared))?;
-        Ok(app(Arc::new(gateway)))
+        Ok(Arc::new(Gateway::new(Arc::new(shared))?))
     }
 }
 
