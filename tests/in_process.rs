@@ -26,11 +26,7 @@ async fn grpc_and_rest_share_one_listener_and_one_state() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let http = client(std::time::Duration::from_secs(20));
     let base = format!("http://{addr}");
     let created = http
         .post(format!("{base}/v1/users"))
@@ -187,11 +183,7 @@ async fn in_process_follows_google_api_creates() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let http = client(std::time::Duration::from_secs(20));
     let base = format!("http://{addr}");
 
     let blog = http
@@ -268,12 +260,16 @@ async fn serve_example(timeout: std::time::Duration) -> (String, reqwest::Client
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, rest).await });
-    let http = reqwest::Client::builder()
+    (format!("http://{addr}"), client(timeout))
+}
+
+/// An HTTP client for loopback whose requests give up after `timeout`.
+fn client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
         .no_proxy()
         .timeout(timeout)
         .build()
-        .unwrap();
-    (format!("http://{addr}"), http)
+        .unwrap()
 }
 
 /// `InProcess::worker_service` is what a listener's connections call: REST
@@ -309,11 +305,7 @@ async fn the_worker_service_answers_rest_ops_and_encoded_bodies() {
             });
         }
     });
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .unwrap();
+    let http = client(std::time::Duration::from_secs(20));
     let base = format!("http://{addr}");
 
     // Straight to the handler.
