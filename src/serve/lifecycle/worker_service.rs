@@ -34,13 +34,18 @@ use crate::serve::handler;
 type Compressed = Compression<Direct, ReplyPredicate>;
 
 /// A worker's service: REST requests straight to the handler, the rest
-/// through its [`live_app`] router.
+/// through its [`live_app`] router. One pointer: every connection's task
+/// holds a clone (and hyper's connection state another) for as long as it
+/// is open.
 #[derive(Clone)]
-pub struct WorkerService {
+pub struct WorkerService(Arc<Parts>);
+
+/// What [`WorkerService`] dispatches with.
+struct Parts {
     live: Arc<Live>,
     router: axum::Router,
     /// The paths the router has routes for (the rest meet its fallback).
-    routed: Arc<RoutedPaths>,
+    routed: RoutedPaths,
     /// CORS is on: its layer answers preflights and marks every reply, so
     /// every request goes through the router.
     cors: bool,
@@ -59,29 +64,30 @@ impl WorkerService {
         let compression = options.compress_responses.then(|| {
             Compression::new(direct).compress_when(reply_predicate(options.compress_min_bytes))
         });
-        WorkerService {
+        WorkerService(Arc::new(Parts {
             router: live_app(Arc::clone(&live)),
-            routed: Arc::new(RoutedPaths::new(&options.ops_prefix)),
+            routed: RoutedPaths::new(&options.ops_prefix),
             cors: options.cors.is_some(),
             compression,
             live,
-        }
+        }))
     }
 
     /// Whether `request` goes through the router.
     fn routed<B>(&self, request: &http::Request<B>) -> bool {
-        self.cors
+        let parts = &self.0;
+        parts.cors
             || request.headers().contains_key(header::CONTENT_ENCODING)
-            || self.routed.contains(request.uri().path())
+            || parts.routed.contains(request.uri().path())
     }
 }
 
 impl std::fmt::Debug for WorkerService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerService")
-            .field("routed", &self.routed)
-            .field("cors", &self.cors)
-            .field("compression", &self.compression.is_some())
+            .field("routed", &self.0.routed)
+            .field("cors", &self.0.cors)
+            .field("compression", &self.0.compression.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -97,15 +103,15 @@ where
 
     fn call(&self, request: http::Request<B>) -> Reply {
         if self.routed(&request) {
-            let mut router = self.router.clone();
+            let mut router = self.0.router.clone();
             return Reply::Routed(tower::Service::call(&mut router, request));
         }
         let request = request.map(Body::new);
-        match &self.compression {
+        match &self.0.compression {
             Some(compression) => {
                 Reply::Compressed(tower::Service::call(&mut compression.clone(), request))
             }
-            None => Reply::Direct(Box::pin(direct(Arc::clone(&self.live), request))),
+            None => Reply::Direct(Box::pin(direct(Arc::clone(&self.0.live), request))),
         }
     }
 }
