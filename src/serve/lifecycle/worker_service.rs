@@ -111,7 +111,10 @@ where
             Some(compression) => {
                 Reply::Compressed(tower::Service::call(&mut compression.clone(), request))
             }
-            None => Reply::Direct(Box::pin(direct(Arc::clone(&self.0.live), request))),
+            None => Reply::Direct(tower::Service::call(
+                &mut Direct(Arc::clone(&self.0.live)),
+                request,
+            )),
         }
     }
 }
@@ -121,14 +124,14 @@ where
 /// not the explorer is on: the router's fallback serves what it lacks).
 #[derive(Debug)]
 struct RoutedPaths {
-    exact: Vec<String>,
+    exact: [String; 4],
     docs: String,
 }
 
 impl RoutedPaths {
     fn new(prefix: &str) -> RoutedPaths {
         RoutedPaths {
-            exact: ops::paths(prefix).to_vec(),
+            exact: ops::paths(prefix),
             docs: docs::page_path(prefix),
         }
     }
