@@ -95,10 +95,8 @@ fn same_but_f64_rounding(ours: &serde_json::Value, theirs: &serde_json::Value) -
     match (ours, theirs) {
         (Value::Object(a), Value::Object(b)) => {
             a.len() == b.len()
-                && a.iter().all(|(k, v)| {
-                    b.get(k)
-                        .is_some_and(|w| same_but_f64_rounding(v, w))
-                })
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_but_f64_rounding(v, w)))
         }
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(v, w)| same_but_f64_rounding(v, w))

@@ -10,13 +10,13 @@
 //! The mapping is the one protobuf's conformance suite checks (its Required
 //! and Recommended JSON tests pass: `tests/conformance.rs`). Where
 //! prost-reflect differs, this side of the interface makes up for it: request
-//! JSON goes through [`strict`] first (exact integers and floats, duplicate
-//! fields, strict Timestamps, empty Anys), and a reply is checked by
-//! [`checks`] before it is written (Timestamps and Durations out of range,
-//! FieldMask paths that are no field paths).
+//! JSON goes through the module `strict` first (exact integers and floats,
+//! duplicate fields, strict Timestamps, empty Anys), and a reply is checked
+//! by the module `checks` before it is written (Timestamps and Durations out
+//! of range, FieldMask paths that are no field paths).
 //! The strict pass reads the text once more per level of nesting before
 //! prost-reflect reads it, on top of the figures above; a body nested
-//! deeper than serde_json reads is refused before that ([`depth`]).
+//! deeper than serde_json reads is refused before that (module `depth`).
 
 mod checks;
 mod depth;
