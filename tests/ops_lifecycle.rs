@@ -307,13 +307,15 @@ async fn an_idle_gateway_exits_0_at_once() {
 }
 
 /// SIGTERM as soon as the gateway says it listens (an orchestrator may stop
-/// a pod that just started): still a clean exit 0, every time.
+/// a pod that just started): still a clean exit 0, every time. Without a
+/// drain delay, so that twenty starts take seconds, not twenty delays (the
+/// delay's own exit 0 is `sigterm_drain_delay_keeps_accepting_with_readyz_503`).
 #[tokio::test]
 async fn sigterm_right_after_listening_exits_0() {
     let fixture = start_fixture().await;
     let mut codes = Vec::new();
     for _ in 0..20 {
-        let mut gw = Gateway::spawn_fixture(&fixture, &[]).await;
+        let mut gw = Gateway::spawn_fixture(&fixture, &["--drain-delay", "0s"]).await;
         gw.terminate();
         codes.push(gw.wait_exit().await);
     }
