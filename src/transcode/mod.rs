@@ -19,6 +19,7 @@ pub mod precondition;
 mod request;
 mod request_wire;
 mod response;
+pub mod rfc3339;
 mod scalar;
 mod system;
 mod wire_field;

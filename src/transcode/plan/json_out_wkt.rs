@@ -213,15 +213,15 @@ fn time(timestamp: bool, seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<
             "{name} {seconds}s {nanos}ns is out of range"
         )));
     }
-    // Written straight into the output (a Vec, which cannot fail): the
-    // text has nothing to escape, and a String of its own cost an
-    // allocation per value.
+    // Written straight into the output: the text has nothing to escape,
+    // and a String of its own cost an allocation per value.
     out.push(b'"');
-    let _ = if timestamp {
-        write!(out, "{}", prost_types::Timestamp { seconds, nanos })
+    if timestamp {
+        // In range: `nanos` is in 0..1e9.
+        crate::transcode::rfc3339::timestamp(out, seconds, nanos as u32);
     } else {
-        write!(out, "{}", prost_types::Duration { seconds, nanos })
-    };
+        let _ = write!(out, "{}", prost_types::Duration { seconds, nanos });
+    }
     out.push(b'"');
     Ok(())
 }

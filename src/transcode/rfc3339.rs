@@ -1,0 +1,199 @@
+//! RFC 3339 date-times in UTC, written as bytes: a protobuf `Timestamp`'s
+//! JSON text (the reply path) and the access log's time.
+//!
+//! Both paths once went through `core::fmt` (prost-types' and
+//! tracing-subscriber's `Display`), which cost about 1 µs per value under
+//! load (BENCHMARKS.md, "Access log and timestamps written by hand"). The
+//! text is fixed-width digits, so it is written digit by digit into the
+//! output. `prost_types::Timestamp`'s `Display` stays the oracle: the tests
+//! compare the two on random instants of the whole range.
+
+/// Days from 0000-03-01 to 1970-01-01: days are counted from a March,
+/// so that a leap day ends its year.
+const DAYS_TO_EPOCH: i64 = 719_468;
+
+/// The civil date and time of `seconds` since 1970-01-01T00:00:00Z:
+/// `(year, month, day, hour, minute, second)` (proleptic Gregorian).
+fn civil(seconds: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400) as u32;
+    // Days to year, month and day: the 400-year cycle's arithmetic
+    // (Howard Hinnant's `civil_from_days`).
+    let z = days + DAYS_TO_EPOCH;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+    )
+}
+
+/// `value`'s last `width` decimal digits, zero-padded.
+fn digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    for _ in 0..width {
+        out.push(b'0' + (value / divisor % 10) as u8);
+        divisor /= 10;
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `seconds` since the epoch, for years 0..=9999
+/// (others as prost-types writes them: `-0001`, `+10000`).
+fn date_time(out: &mut Vec<u8>, seconds: i64) {
+    let (year, month, day, hour, minute, second) = civil(seconds);
+    match u32::try_from(year) {
+        Ok(year) if year <= 9999 => digits(out, year, 4),
+        _ if year > 9999 => {
+            out.push(b'+');
+            out.extend_from_slice(year.to_string().as_bytes());
+        }
+        _ => out.extend_from_slice(format!("{year:05}").as_bytes()),
+    }
+    out.push(b'-');
+    digits(out, month, 2);
+    out.push(b'-');
+    digits(out, day, 2);
+    out.push(b'T');
+    digits(out, hour, 2);
+    out.push(b':');
+    digits(out, minute, 2);
+    out.push(b':');
+    digits(out, second, 2);
+}
+
+/// A protobuf `Timestamp`'s JSON text (without quotes), as
+/// `prost_types::Timestamp`'s `Display` writes it: the fraction in 0, 3, 6
+/// or 9 digits, as few as its value needs. `nanos` is in `0..1e9` (the
+/// caller has checked the range).
+pub fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
+    date_time(out, seconds);
+    if nanos != 0 {
+        out.push(b'.');
+        if nanos.is_multiple_of(1_000_000) {
+            digits(out, nanos / 1_000_000, 3);
+        } else if nanos.is_multiple_of(1_000) {
+            digits(out, nanos / 1_000, 6);
+        } else {
+            digits(out, nanos, 9);
+        }
+    }
+    out.push(b'Z');
+}
+
+/// `time` as tracing-subscriber's `SystemTime` timer writes it: always six
+/// digits of microseconds (`2026-12-02T04:38:01.123456Z`).
+pub fn micros(out: &mut Vec<u8>, time: std::time::SystemTime) {
+    let (seconds, nanos) = match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(since) => (since.as_secs() as i64, since.subsec_nanos()),
+        Err(before) => {
+            let before = before.duration();
+            let (s, n) = (before.as_secs() as i64, before.subsec_nanos());
+            if n == 0 {
+                (-s, 0)
+            } else {
+                (-s - 1, 1_000_000_000 - n)
+            }
+        }
+    };
+    date_time(out, seconds);
+    out.push(b'.');
+    digits(out, nanos / 1_000, 6);
+    out.push(b'Z');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// prost-types' text of a Timestamp.
+    fn oracle(seconds: i64, nanos: u32) -> String {
+        prost_types::Timestamp {
+            seconds,
+            nanos: nanos as i32,
+        }
+        .to_string()
+    }
+
+    fn ours(seconds: i64, nanos: u32) -> String {
+        let mut out = Vec::new();
+        timestamp(&mut out, seconds, nanos);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    const FIRST: i64 = -62_135_596_800;
+    const LAST: i64 = 253_402_300_799;
+
+    #[test]
+    fn timestamps_read_as_prost_types_writes_them() {
+        let edges = [
+            FIRST,
+            LAST,
+            0,
+            -1,
+            1,
+            951_782_400, // 2000-02-29
+            951_868_800, // 2000-03-01
+            -2_203_891_200,
+            4_107_542_400, // 2100-03-01
+            1_798_000_000,
+        ];
+        let fractions = [0, 1, 1_000, 1_000_000, 999_999_999, 120_000_000, 5_000];
+        for seconds in edges {
+            for nanos in fractions {
+                assert_eq!(ours(seconds, nanos), oracle(seconds, nanos));
+            }
+        }
+    }
+
+    #[test]
+    fn random_instants_of_the_whole_range_read_as_prost_types_writes_them() {
+        // A fixed-seed xorshift: the same instants on every run.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let span = (LAST - FIRST + 1) as u64;
+        for i in 0..200_000 {
+            let seconds = FIRST + (next() % span) as i64;
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (next() % 1000) as u32 * 1_000_000,
+                2 => (next() % 1_000_000) as u32 * 1_000,
+                _ => (next() % 1_000_000_000) as u32,
+            };
+            assert_eq!(
+                ours(seconds, nanos),
+                oracle(seconds, nanos),
+                "{seconds}s {nanos}ns"
+            );
+        }
+    }
+
+    #[test]
+    fn micros_always_writes_six_digits() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_796_186_281, 5_000_000);
+        let mut out = Vec::new();
+        micros(&mut out, at);
+        assert_eq!(out, b"2026-12-02T04:38:01.005000Z");
+        out.clear();
+        micros(
+            &mut out,
+            std::time::UNIX_EPOCH - std::time::Duration::from_micros(1),
+        );
+        assert_eq!(out, b"1969-12-31T23:59:59.999999Z");
+    }
+}
