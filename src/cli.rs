@@ -399,6 +399,12 @@ pub fn init_logging(format: LogFormat) -> crate::serve::log_writer::LogFlush {
     // Colours only for a terminal, never into a pipe or a log file.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let (writer, flush) = crate::serve::log_writer::stderr_writer();
+    if !ansi {
+        // Access lines formatted by hand into the same writer, as the
+        // subscriber would have written them (a terminal's coloured ones
+        // still go through it).
+        crate::serve::access_log::install(format, writer.clone());
+    }
     let subscriber = crate::serve::log_writer::subscriber(format, filter, ansi, writer);
     // Also takes the `log` crate's records (as `fmt().try_init()` does).
     let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber);

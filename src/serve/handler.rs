@@ -121,7 +121,7 @@ fn record(
         .metrics
         .answered(template, method.as_str(), status, elapsed);
     if shared.options.access_log {
-        super::log_writer::access_line(method, template, status, elapsed, request_id);
+        super::access_log::access_line(method, template, status, elapsed, request_id);
     }
 }
 

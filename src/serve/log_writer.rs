@@ -14,14 +14,13 @@
 //! the process ends, writes out every queued line when it drops.
 //!
 //! Also here: the subscriber that formats lines into that writer
-//! ([`subscriber`]) and the access log's line ([`access_line`]), so that
-//! `benches/access_log.rs` measures what a request pays for its line.
+//! ([`subscriber`]). The access log's lines go into the same writer,
+//! formatted by hand ([`super::access_log`]).
 
 use std::io::{BufWriter, Write};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use http::{HeaderValue, Method};
 use tracing::Subscriber;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -81,24 +80,6 @@ pub fn subscriber(
         LogFormat::Pretty => Box::new(builder.finish()),
         LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
     }
-}
-
-/// The access log's line for one answer (target `restgate::access`).
-pub fn access_line(
-    method: &Method,
-    route: &str,
-    status: u16,
-    latency: Duration,
-    request_id: &HeaderValue,
-) {
-    tracing::info!(
-        target: "restgate::access",
-        method = %method,
-        route,
-        status,
-        latency_us = latency.as_micros() as u64,
-        request_id = request_id.to_str().unwrap_or("-"),
-    );
 }
 
 /// A lossy writer queueing at most `lines` lines for `sink`.

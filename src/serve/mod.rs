@@ -2,7 +2,7 @@
 //! goes to one generic handler driven by the route table — sits here:
 //! `handler` (the steps in order), `stream` (streaming RPCs), `body`,
 //! `call`, `answer`, `idempotency`, `limits`, `metrics`, the
-//! [`log_writer`] and [`ServeError`],
+//! [`access_log`], the [`log_writer`] and [`ServeError`],
 //! the one place a failure becomes an HTTP answer. How the server runs
 //! (workers, TLS, reload, ops endpoints, signals, in process) is
 //! [`lifecycle`]'s.
@@ -10,6 +10,7 @@
 //! In: a compiled [`RouteTable`](crate::compile::RouteTable), upstream
 //! addresses and options. Out: REST answers.
 
+pub mod access_log;
 mod answer;
 mod body;
 mod call;
