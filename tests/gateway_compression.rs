@@ -99,6 +99,35 @@ async fn large_replies_are_compressed_by_accept_encoding() {
     assert_eq!(small["displayName"], "Bo");
 }
 
+/// A client that names no `Accept-Encoding` gets every reply as it is,
+/// and the large ones (those compressed for a client that asks) say that
+/// they vary by it, as a cache needs to know.
+#[tokio::test]
+async fn replies_to_a_client_naming_no_encoding_are_plain_and_vary_when_large() {
+    let backend = Backend::plain().await;
+    let gw = Gateway::example(backend.addr).await;
+    let name = "Ada ".repeat(600);
+    gw.put("/v1/users/1", &json!({"displayName": name}))
+        .await
+        .assert_json(201);
+    gw.put("/v1/users/2", &json!({"displayName": "Bo"}))
+        .await
+        .assert_json(201);
+    for (path, large) in [("/v1/users/1", true), ("/v1/users/2", false)] {
+        let reply = send(gw.request(Method::GET, path)).await;
+        assert_eq!(reply.header("content-encoding"), None, "{path}");
+        let vary = reply.header("vary").unwrap_or("").to_ascii_lowercase();
+        assert_eq!(
+            vary.contains("accept-encoding"),
+            large,
+            "{path}: Vary {vary:?}"
+        );
+        let json = reply.assert_json(200);
+        let expected = if large { name.as_str() } else { "Bo" };
+        assert_eq!(json["displayName"], expected, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn gzip_request_bodies_are_decoded() {
     let backend = Backend::plain().await;

@@ -10,6 +10,12 @@
 //! without the router"). Every other request — an operational or explorer
 //! path, an encoded body, any request when CORS is on — goes through the
 //! router, which would have served the direct ones the same way.
+//!
+//! A request that names no `Accept-Encoding` skips the compression layer
+//! too (its reply is never compressed), and gets from [`vary`] the one
+//! thing the layer would have added: `Vary: Accept-Encoding` on a reply it
+//! would have compressed for a client that asked. Wrapping and boxing the
+//! reply's body cost about 1 µs per request (BENCHMARKS.md).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -51,6 +57,8 @@ struct Parts {
     cors: bool,
     /// The router's reply compression, around the handler, when it is on.
     compression: Option<Compressed>,
+    /// Which replies it compresses.
+    predicate: ReplyPredicate,
 }
 
 impl WorkerService {
@@ -69,6 +77,7 @@ impl WorkerService {
             routed: RoutedPaths::new(&options.ops_prefix),
             cors: options.cors.is_some(),
             compression,
+            predicate: reply_predicate(options.compress_min_bytes),
             live,
         }))
     }
@@ -107,14 +116,18 @@ where
             return Reply::Routed(tower::Service::call(&mut router, request));
         }
         let request = request.map(Body::new);
-        match &self.0.compression {
-            Some(compression) => {
+        let compression = self.0.compression.as_ref();
+        match compression {
+            Some(compression) if request.headers().contains_key(header::ACCEPT_ENCODING) => {
                 Reply::Compressed(tower::Service::call(&mut compression.clone(), request))
             }
-            None => Reply::Direct(tower::Service::call(
-                &mut Direct(Arc::clone(&self.0.live)),
-                request,
-            )),
+            _ => {
+                let reply = Box::pin(direct(Arc::clone(&self.0.live), request));
+                match compression {
+                    Some(_) => Reply::Uncompressed(reply, self.0.predicate.clone()),
+                    None => Reply::Direct(reply),
+                }
+            }
         }
     }
 }
@@ -181,6 +194,12 @@ pub enum Reply {
     Routed(RouteFuture<Infallible>),
     /// Straight from the handler, compression off.
     Direct(BoxFuture<'static, Result<Response, Infallible>>),
+    /// Straight from the handler, compression on but not asked for: the
+    /// reply gets the `Vary` of those the predicate compresses.
+    Uncompressed(
+        BoxFuture<'static, Result<Response, Infallible>>,
+        ReplyPredicate,
+    ),
     /// Straight from the handler, through the compression layer.
     Compressed(<Compressed as tower::Service<Request>>::Future),
 }
@@ -192,6 +211,10 @@ impl Future for Reply {
         match self.get_mut() {
             Reply::Routed(reply) => Pin::new(reply).poll(cx),
             Reply::Direct(reply) => reply.as_mut().poll(cx),
+            Reply::Uncompressed(reply, predicate) => reply
+                .as_mut()
+                .poll(cx)
+                .map_ok(|response| vary(response, predicate)),
             Reply::Compressed(reply) => Pin::new(reply)
                 .poll(cx)
                 .map_ok(|response| response.map(Body::new)),
@@ -204,9 +227,32 @@ impl std::fmt::Debug for Reply {
         f.write_str(match self {
             Reply::Routed(_) => "Reply::Routed",
             Reply::Direct(_) => "Reply::Direct",
+            Reply::Uncompressed(..) => "Reply::Uncompressed",
             Reply::Compressed(_) => "Reply::Compressed",
         })
     }
+}
+
+/// `response` with `Vary: Accept-Encoding` added when the compression
+/// layer would add it: a reply it would compress (not already encoded, not
+/// a range, as `predicate` says) that does not vary by it yet.
+fn vary(mut response: Response, predicate: &ReplyPredicate) -> Response {
+    use tower_http::compression::Predicate as _;
+    let headers = response.headers();
+    let compressible = !headers.contains_key(header::CONTENT_ENCODING)
+        && !headers.contains_key(header::CONTENT_RANGE)
+        && predicate.should_compress(&response);
+    let varies = response.headers().get_all(header::VARY).iter().any(|v| {
+        v.as_bytes()
+            .windows(b"accept-encoding".len())
+            .any(|w| w.eq_ignore_ascii_case(b"accept-encoding"))
+    });
+    if compressible && !varies {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
 }
 
 #[cfg(test)]
