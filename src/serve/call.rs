@@ -72,6 +72,12 @@ impl<'g> CallContext<'g> {
         if !headers.contains_key(REQUEST_ID) {
             metadata.as_mut().insert(REQUEST_ID, request_id.clone());
         }
+        // A request id is new with every call: HPACK sends it as a literal
+        // never indexed, instead of adding each one to the connection's
+        // table (evicting the headers every call repeats).
+        if let Some(id) = metadata.as_mut().get_mut(REQUEST_ID) {
+            id.set_sensitive(true);
+        }
         let present = |name| {
             headers
                 .get(name)
