@@ -50,6 +50,8 @@ fn digits(out: &mut Vec<u8>, value: u32, width: u32) {
 /// `YYYY-MM-DDTHH:MM:SS` of `seconds` since the epoch, for years 0..=9999
 /// (others as prost-types writes them: `-0001`, `+10000`).
 fn date_time(out: &mut Vec<u8>, seconds: i64) {
+    // The longest text in range, fraction and quotes included.
+    out.reserve(32);
     let (year, month, day, hour, minute, second) = civil(seconds);
     match u32::try_from(year) {
         Ok(year) if year <= 9999 => digits(out, year, 4),

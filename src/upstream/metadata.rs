@@ -55,7 +55,9 @@ fn is_reserved(name: &str) -> bool {
 
 /// The metadata to send upstream for a request with `headers`.
 pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> MetadataMap {
-    let mut out = HeaderMap::with_capacity(4);
+    // Room for what the call adds (grpc-timeout, x-request-id, te,
+    // content-type, content-length) without growing the map.
+    let mut out = HeaderMap::with_capacity(8);
     for (name, value) in headers {
         let key = name.as_str();
         if let Some(stripped) = key.strip_prefix(GRPC_METADATA) {

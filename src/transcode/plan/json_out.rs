@@ -50,7 +50,9 @@ impl MessagePlan {
         let mut decoder = Decoder {
             arena: &self.arena,
             options,
-            runs: Vec::new(),
+            // The records of a message's fields: a reply of the common
+            // sizes without growing the stack.
+            runs: Vec::with_capacity(16),
             depth: 0,
         };
         decoder.message(self.root, wire, out).map_err(|fault| {
