@@ -35,6 +35,36 @@ fn id_in_oneof(route: &Route) -> bool {
     })
 }
 
+/// Appends the path values to `wire` as the records encoding them in a
+/// message would be, when each is a non-empty string bound to a singular
+/// string field of the request itself (`/v1/users/{user_id}`): the common
+/// case, written without building and encoding a `DynamicMessage` (about
+/// 1 % of a GET's CPU under load). `false`, with nothing written, for any
+/// other path value: the caller builds the message.
+fn append_string_captures(route: &Route, captures: &[String], wire: &mut Vec<u8>) -> bool {
+    let direct = route
+        .path_fields
+        .iter()
+        .zip(captures.iter())
+        .all(|(bound, value)| {
+            let leaf = bound.leaf();
+            bound.fields.len() == 1
+                && leaf.kind() == Kind::String
+                && !leaf.is_list()
+                && !value.is_empty()
+        });
+    if !direct || route.path_fields.len() != captures.len() {
+        return false;
+    }
+    for (bound, value) in route.path_fields.iter().zip(captures.iter()) {
+        let key = u64::from(bound.leaf().number()) << 3 | 2;
+        prost::encoding::encode_varint(key, wire);
+        prost::encoding::encode_varint(value.len() as u64, wire);
+        wire.extend_from_slice(value.as_bytes());
+    }
+    true
+}
+
 /// How one route's unary request is written as wire bytes.
 #[derive(Debug, Clone)]
 pub struct RequestPlan {
@@ -96,6 +126,12 @@ impl RequestPlan {
             check_ids(route, parts.captures, |chain| {
                 wire_field::field_text(&wire, chain)
             })?;
+        }
+        if parts.query.is_none()
+            && if_match.is_none()
+            && append_string_captures(route, parts.captures, &mut wire)
+        {
+            return Ok(wire.into());
         }
         let mut uri = DynamicMessage::new(route.rpc.input());
         set_uri_values(route, &mut uri, parts, options)?;
