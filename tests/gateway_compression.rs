@@ -59,10 +59,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip")
 }
 
-#[tokio::test]
-async fn large_replies_are_compressed_by_accept_encoding() {
-    let backend = Backend::plain().await;
-    let gw = Gateway::example(backend.addr).await;
+/// Seeds user 1 with a reply above the 1 KiB threshold and user 2 with
+/// one below it; gives user 1's display name.
+async fn seed_large_and_small(gw: &Gateway) -> String {
     let name = "Ada ".repeat(600);
     gw.put("/v1/users/1", &json!({"displayName": name}))
         .await
@@ -70,6 +69,14 @@ async fn large_replies_are_compressed_by_accept_encoding() {
     gw.put("/v1/users/2", &json!({"displayName": "Bo"}))
         .await
         .assert_json(201);
+    name
+}
+
+#[tokio::test]
+async fn large_replies_are_compressed_by_accept_encoding() {
+    let backend = Backend::plain().await;
+    let gw = Gateway::example(backend.addr).await;
+    seed_large_and_small(&gw).await;
     let plain: Value = gw.get("/v1/users/1").await.assert_json(200);
 
     for (accept, coding) in [
@@ -106,13 +113,7 @@ async fn large_replies_are_compressed_by_accept_encoding() {
 async fn replies_to_a_client_naming_no_encoding_are_plain_and_vary_when_large() {
     let backend = Backend::plain().await;
     let gw = Gateway::example(backend.addr).await;
-    let name = "Ada ".repeat(600);
-    gw.put("/v1/users/1", &json!({"displayName": name}))
-        .await
-        .assert_json(201);
-    gw.put("/v1/users/2", &json!({"displayName": "Bo"}))
-        .await
-        .assert_json(201);
+    let name = seed_large_and_small(&gw).await;
     for (path, large) in [("/v1/users/1", true), ("/v1/users/2", false)] {
         let reply = send(gw.request(Method::GET, path)).await;
         assert_eq!(reply.header("content-encoding"), None, "{path}");
