@@ -17,7 +17,7 @@ use tonic::codec::Codec;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
-use super::progress::{Progress, Watched};
+use super::progress::{within, Progress, Watched};
 use super::remote::{Pool, Remote};
 use super::{DynamicCodec, RemoteSpec, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError};
 
@@ -196,27 +196,6 @@ impl Upstream {
         let call = super::unary::call(remote, path, &request, metadata, codec, timeout, &progress);
         within(timeout, call, &progress).await
     }
-}
-
-/// `call` given `timeout`, its failure explained by how far it got.
-///
-/// A combinator, not an `async fn`: an `async fn` keeps its argument `call`
-/// in its state beside the `Timeout` it is moved into, which doubled the
-/// size of every unary call's future (and so of the request's, which is
-/// moved whole into a box: `memmove` was 7 % of the CPU under load).
-fn within<'p, T>(
-    timeout: Duration,
-    call: impl std::future::Future<Output = Result<T, UpstreamError>> + 'p,
-    progress: &'p Progress,
-) -> impl std::future::Future<Output = Result<T, UpstreamError>> + 'p {
-    use futures_util::FutureExt as _;
-    tokio::time::timeout(timeout, call).map(move |outcome| {
-        let outcome = outcome.unwrap_or(Err(UpstreamError::DeadlineExceeded {
-            timeout,
-            sent: false,
-        }));
-        outcome.map_err(|error| progress.explain(error))
-    })
 }
 
 /// An owned gRPC transport to an upstream, for a call the gateway makes on
