@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Uri};
-use hyper::client::conn::http2::SendRequest;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::body::Body;
 use tonic::codec::Codec;
 use tonic::metadata::MetadataMap;
 use tonic::Status;
 
+use super::http2::{Link, Outgoing, ReplyBody, SendError};
 use super::progress::{within, Progress, Watched};
 use super::remote::{Pool, Remote};
 use super::{DynamicCodec, RemoteSpec, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError};
@@ -216,12 +216,15 @@ impl Upstream {
                 let (slot, sender) = remote.connection(&pool).await?;
                 let origin = remote.origin(&pool, slot).clone();
                 let service = tower::service_fn(move |request: http::Request<Body>| {
-                    let mut sender = sender.clone();
+                    let link = sender.clone();
                     async move {
-                        let response = sender
-                            .send_request(request)
-                            .await
-                            .map_err(|e| connection_failed(&e))?;
+                        let response = link.send(request.map(Outgoing::Stream)).await.map_err(
+                            |e| match e {
+                                SendError::Unsent { error, .. } | SendError::Failed(error) => {
+                                    connection_failed(&error)
+                                }
+                            },
+                        )?;
                         Ok::<_, Status>(response.map(Body::new))
                     }
                 });
@@ -283,8 +286,8 @@ where
 }
 
 /// A tower service over one endpoint's HTTP/2 connection: what tonic's
-/// `Grpc` calls. A request the connection gives back unsent (it had just
-/// closed) goes to another endpoint's connection, once. Connection failures
+/// `Grpc` calls. A request the connection gives back unsent (it had
+/// closed, or was going away) goes to another endpoint's connection, once. Connection failures
 /// become `UNAVAILABLE` statuses (tonic would read a broken connection as
 /// `CANCELLED` or `UNKNOWN`), since the service may never have seen the
 /// call.
@@ -292,7 +295,7 @@ pub(super) struct Connection<'a> {
     pub(super) remote: &'a Arc<Remote>,
     pub(super) pool: &'a Pool,
     pub(super) slot: usize,
-    pub(super) sender: SendRequest<Body>,
+    pub(super) sender: Link,
     /// How far the call got on it.
     pub(super) progress: Arc<Progress>,
 }
@@ -357,7 +360,7 @@ impl<'a> tower::Service<http::Request<Body>> for Connection<'a> {
 
     fn call(&mut self, request: http::Request<Body>) -> ResponseFuture<'a> {
         let progress = Arc::clone(&self.progress);
-        let sent = self.send(request);
+        let sent = self.send(request.map(Outgoing::Stream));
         Box::pin(async move {
             let response = sent.await?;
             Ok(response.map(|body| Watched { body, progress }))
@@ -372,27 +375,33 @@ impl<'a> Connection<'a> {
     /// body still to read.
     pub(super) fn send(
         &mut self,
-        request: http::Request<Body>,
-    ) -> impl Future<Output = Result<http::Response<hyper::body::Incoming>, Status>> + Send + 'a
-    {
+        request: http::Request<Outgoing>,
+    ) -> impl Future<Output = Result<http::Response<ReplyBody>, Status>> + Send + 'a {
         let progress = Arc::clone(&self.progress);
         progress.handed_over();
-        let sent = self.sender.try_send_request(request);
+        let link = self.sender.clone();
         let (remote, pool, slot) = (self.remote, self.pool, self.slot);
         async move {
-            match sent.await {
+            match link.send(request).await {
                 Ok(response) => Ok(response),
-                Err(mut error) => match error.take_message() {
-                    Some(request) => {
-                        progress.given_back();
-                        resend(remote, pool, slot, request, &progress).await
-                    }
-                    None => {
-                        let error = error.into_error();
-                        progress.failed(&error);
-                        Err(connection_failed(&error))
-                    }
-                },
+                Err(SendError::Unsent {
+                    request: Some(request),
+                    ..
+                }) => {
+                    progress.given_back();
+                    resend(remote, pool, slot, *request, &progress).await
+                }
+                Err(SendError::Unsent {
+                    request: None,
+                    error,
+                }) => {
+                    progress.given_back();
+                    Err(connection_failed(&error))
+                }
+                Err(SendError::Failed(error)) => {
+                    progress.failed(&error);
+                    Err(connection_failed(&error))
+                }
             }
         }
     }
@@ -404,11 +413,11 @@ async fn resend(
     remote: &Arc<Remote>,
     pool: &Pool,
     slot: usize,
-    mut request: http::Request<Body>,
+    mut request: http::Request<Outgoing>,
     progress: &Progress,
-) -> Result<http::Response<hyper::body::Incoming>, Status> {
+) -> Result<http::Response<ReplyBody>, Status> {
     tracing::debug!("upstream connection closed before the call left; sending it again");
-    let (other, mut sender) = remote
+    let (other, link) = remote
         .connection(pool)
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
@@ -421,14 +430,20 @@ async fn resend(
             .map_err(|e| Status::internal(format!("cannot address the upstream: {e}")))?;
     }
     progress.handed_over();
-    sender.send_request(request).await.map_err(|e| {
-        progress.failed(&e);
-        connection_failed(&e)
+    link.send(request).await.map_err(|e| match e {
+        SendError::Unsent { error, .. } => {
+            progress.given_back();
+            connection_failed(&error)
+        }
+        SendError::Failed(error) => {
+            progress.failed(&error);
+            connection_failed(&error)
+        }
     })
 }
 
 /// `UNAVAILABLE`, saying why with every cause (a TLS alert is a cause).
-pub(super) fn connection_failed(error: &hyper::Error) -> Status {
+pub(super) fn connection_failed(error: &h2::Error) -> Status {
     let mut message = format!("upstream connection failed: {error}");
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -4,10 +4,12 @@
 //! gRPC metadata; and the descriptors an upstream's server reflection
 //! serves.
 //!
-//! The client path is a hyper HTTP/2 `SendRequest` per endpoint directly,
-//! not a tonic `Channel`: a `Channel` puts every call through a tower
-//! `Buffer` task, and on a current-thread runtime per core that hop is the
-//! largest cost left after HTTP and JSON (see BENCHMARKS.md). A unary call
+//! The client path is one h2 connection per endpoint, driven directly
+//! (`http2`), not a tonic `Channel` nor hyper's client: a `Channel` puts
+//! every call through a tower `Buffer` task, and hyper's client through a
+//! channel to its connection task and two spawned tasks per call; on a
+//! current-thread runtime per core those hops were the largest costs left
+//! after HTTP and JSON (see BENCHMARKS.md). A unary call
 //! over the network is framed and read by hand (`unary`, `reply`), without
 //! tonic's generic client and its buffers; streaming calls, and every call
 //! to a service in process, go through tonic's `Grpc`.
@@ -15,6 +17,7 @@
 mod codec;
 mod connection;
 mod error;
+mod http2;
 mod metadata;
 mod preface;
 mod progress;

@@ -1,7 +1,7 @@
 //! What an upstream's HTTP/2 server preface says about the request headers
 //! it accepts: its `SETTINGS_MAX_HEADER_LIST_SIZE` (RFC 9113 §6.5.2).
 //!
-//! hyper's client neither exposes nor enforces the peer's setting: it sends
+//! h2's client neither exposes nor enforces the peer's setting: it sends
 //! whatever it is given, and a server refuses a header list over its limit
 //! with a bare HTTP 431 (tonic, hyper: 16 KiB by default) or, far over it,
 //! by closing the whole connection. So the connection's reads pass through
@@ -32,7 +32,7 @@ pub(super) enum Preface {
         /// bytes (name + value + 32 per field); `None`: no limit stated.
         max_header_list_size: Option<u32>,
     },
-    /// Something else: not an HTTP/2 server (hyper fails the connection).
+    /// Something else: not an HTTP/2 server (h2 fails the connection).
     NotSettings,
 }
 

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::Incoming;
-
+use super::http2::ReplyBody;
 use super::UpstreamError;
 
 /// One call's progress, shared by the call and its connection's futures.
@@ -45,7 +44,7 @@ impl Progress {
     /// last stream id of a graceful `GOAWAY`, or reset with
     /// `REFUSED_STREAM`) was not acted on; any other failure may have
     /// reached the service.
-    pub(super) fn failed(&self, error: &hyper::Error) {
+    pub(super) fn failed(&self, error: &h2::Error) {
         if refused_unprocessed(error) {
             self.given_back();
             self.refused.store(true, Ordering::Release);
@@ -128,35 +127,28 @@ pub(super) fn within<'p, T>(
 /// Whether `error` says the server did not process the stream: a graceful
 /// `GOAWAY` (`NO_ERROR`) whose last stream id is below it, or its reset
 /// with `REFUSED_STREAM`.
-fn refused_unprocessed(error: &hyper::Error) -> bool {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
-            let reason = h2.reason();
-            return h2.is_remote()
-                && ((h2.is_go_away() && reason == Some(h2::Reason::NO_ERROR))
-                    || (h2.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM)));
-        }
-        source = cause.source();
-    }
-    false
+fn refused_unprocessed(error: &h2::Error) -> bool {
+    let reason = error.reason();
+    error.is_remote()
+        && ((error.is_go_away() && reason == Some(h2::Reason::NO_ERROR))
+            || (error.is_reset() && reason == Some(h2::Reason::REFUSED_STREAM)))
 }
 
 /// A reply body that records in its call's [`Progress`] a failure to read
 /// it: the connection broke with the reply half read.
 pub(super) struct Watched {
-    pub(super) body: Incoming,
+    pub(super) body: ReplyBody,
     pub(super) progress: Arc<Progress>,
 }
 
 impl http_body::Body for Watched {
     type Data = bytes::Bytes;
-    type Error = hyper::Error;
+    type Error = h2::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, h2::Error>>> {
         let frame = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(Some(Err(_))) = &frame {
             self.progress.broke_reading();

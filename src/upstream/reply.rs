@@ -15,11 +15,11 @@ use base64::Engine as _;
 use bytes::{Buf as _, Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
 use super::connection::connection_failed;
+use super::http2::ReplyBody;
 use super::progress::Progress;
 use super::{Reply, ReplyMessage, UnaryCodec, UpstreamError};
 
@@ -31,7 +31,7 @@ pub(super) const MAX_REPLY_MESSAGE: usize = 4 * 1024 * 1024;
 /// metadata and trailers apart; a failure of the connection while the body
 /// is read is recorded in `progress`.
 pub(super) async fn read(
-    response: http::Response<Incoming>,
+    response: http::Response<ReplyBody>,
     codec: &UnaryCodec,
     progress: &Arc<Progress>,
 ) -> Result<Reply<ReplyMessage>, UpstreamError> {

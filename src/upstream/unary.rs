@@ -1,6 +1,6 @@
 //! The unary call over the network without tonic's generic client: the
 //! request (already one length-prefixed message, [`RequestMessage::framed`])
-//! goes out as an `http::Request` of one body frame on the endpoint's
+//! goes out as the headers and one DATA frame of a stream on the endpoint's
 //! HTTP/2 connection ([`Connection::send`]: round robin, a request given
 //! back unsent sent once elsewhere, the call's [`Progress`]), and the reply
 //! is read by [`reply`](super::reply). The in-process transport and the
@@ -17,10 +17,10 @@ use std::time::Duration;
 use http::header::{CONTENT_TYPE, TE};
 use http::uri::PathAndQuery;
 use http::{HeaderName, HeaderValue, Uri};
-use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 
 use super::connection::Connection;
+use super::http2::Outgoing;
 use super::progress::Progress;
 use super::remote::Remote;
 use super::{reply, Reply, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError};
@@ -69,13 +69,13 @@ pub(super) async fn call(
 /// The HTTP/2 request of a gRPC call, as tonic's `Grpc` builds it: `POST`
 /// to `origin`'s scheme and authority with `path`, the metadata (without
 /// what the protocol sets) as headers, `te: trailers`,
-/// `content-type: application/grpc`, and `frame` as the one body frame.
+/// `content-type: application/grpc`, and `frame` as the one DATA frame.
 fn http_request(
     origin: &Uri,
     path: PathAndQuery,
     metadata: MetadataMap,
     frame: bytes::Bytes,
-) -> Result<http::Request<Body>, UpstreamError> {
+) -> Result<http::Request<Outgoing>, UpstreamError> {
     let mut parts = http::uri::Parts::default();
     parts.scheme = origin.scheme().cloned();
     parts.authority = origin.authority().cloned();
@@ -90,7 +90,7 @@ fn http_request(
     }
     headers.insert(TE, HeaderValue::from_static("trailers"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    let mut request = http::Request::new(Body::new(http_body_util::Full::new(frame)));
+    let mut request = http::Request::new(Outgoing::Frame(frame));
     *request.method_mut() = http::Method::POST;
     *request.version_mut() = http::Version::HTTP_2;
     *request.uri_mut() = uri;

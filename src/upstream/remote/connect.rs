@@ -6,14 +6,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tonic::body::Body;
 
 use super::pool::{Pool, Slot};
 use super::Remote;
+use crate::upstream::http2::Link;
 use crate::upstream::preface::{Preface, PrefaceReader};
 use crate::upstream::UpstreamError;
 
@@ -23,7 +21,7 @@ impl Remote {
     pub(in crate::upstream) async fn connection(
         self: &Arc<Self>,
         pool: &Pool,
-    ) -> Result<(usize, SendRequest<Body>), UpstreamError> {
+    ) -> Result<(usize, Link), UpstreamError> {
         let n = pool.slots.len();
         if n == 0 {
             return Err(UpstreamError::Unavailable(
@@ -101,8 +99,8 @@ impl Remote {
     async fn connected(
         &self,
         slot: &Slot,
-        mut guard: tokio::sync::MutexGuard<'_, Option<SendRequest<Body>>>,
-    ) -> Result<SendRequest<Body>, String> {
+        mut guard: tokio::sync::MutexGuard<'_, Option<Link>>,
+    ) -> Result<Link, String> {
         if let Some(sender) = guard.as_ref().filter(|s| !s.is_closed()) {
             return Ok(sender.clone());
         }
@@ -135,7 +133,7 @@ impl Remote {
     /// Connects to `slot`: TCP, TLS for `https://`, the HTTP/2 handshake up
     /// to the server's SETTINGS, all within `connect_timeout`. Also gives the
     /// server's `SETTINGS_MAX_HEADER_LIST_SIZE`, if it stated one.
-    async fn open(&self, slot: &Slot) -> Result<(SendRequest<Body>, Option<u32>), String> {
+    async fn open(&self, slot: &Slot) -> Result<(Link, Option<u32>), String> {
         let address = slot.address;
         let target = &self.targets[slot.target];
         let connect = async {
@@ -174,44 +172,15 @@ impl Remote {
     }
 }
 
-/// The largest header list (RFC 7541 §4.1 bytes) accepted in a reply:
-/// headers, or trailers, which carry `grpc-message` and
-/// `grpc-status-details-bin`. hyper's default, 16 KiB, refused a service's
-/// error message that quoted a long request field, and the refusal read as
-/// a broken connection (503).
-const REPLY_HEADER_LIST_LIMIT: u32 = 1024 * 1024;
-
-/// The connection's flow-control window. h2 lets the small DATA frames it
-/// holds unread cost up to half of it (256 bytes counted per frame under
-/// 256 bytes) and closes the connection beyond (`ENHANCE_YOUR_CALM`,
-/// `too_many_data_frames`). A unary reply is one such frame, unread until
-/// the worker polls its call: with hyper's adaptive window (64 KiB to
-/// start) about 130 replies arriving at once during a burst of client
-/// connections closed the connection and failed every call on it. 8 MiB
-/// holds 16,384 unread replies; it also bounds what the service can send
-/// ahead of the gateway reading it.
-const CONNECTION_WINDOW: u32 = 8 * 1024 * 1024;
-
-/// Each call's flow-control window: a 2 MiB reply (or that much of a
-/// stream) flows without waiting for the gateway's window updates.
-const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
-
 /// The HTTP/2 client handshake over `io`, waiting for the server's first
 /// SETTINGS frame; the connection runs in a task. Gives the server's
 /// `SETTINGS_MAX_HEADER_LIST_SIZE`, if it stated one.
-async fn handshake<T>(
-    io: T,
-    address: SocketAddr,
-) -> Result<(SendRequest<Body>, Option<u32>), String>
+async fn handshake<T>(io: T, address: SocketAddr) -> Result<(Link, Option<u32>), String>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let (io, preface) = PrefaceReader::new(io);
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .initial_connection_window_size(CONNECTION_WINDOW)
-        .initial_stream_window_size(STREAM_WINDOW)
-        .max_header_list_size(REPLY_HEADER_LIST_LIMIT)
-        .handshake(TokioIo::new(io))
+    let (sender, connection) = crate::upstream::http2::handshake(io)
         .await
         .map_err(|e| format!("HTTP/2 handshake with {address} failed: {e}"))?;
     tokio::spawn(async move {

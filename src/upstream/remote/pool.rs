@@ -8,17 +8,15 @@ use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::client::conn::http2::SendRequest;
-use tonic::body::Body;
-
 use super::health::Health;
+use crate::upstream::http2::Link;
 
 /// One endpoint: an address of a target, its connection and its health.
 pub(super) struct Slot {
     /// Index into the remote's targets.
     pub(super) target: usize,
     pub(super) address: SocketAddr,
-    pub(super) connection: tokio::sync::Mutex<Option<SendRequest<Body>>>,
+    pub(super) connection: tokio::sync::Mutex<Option<Link>>,
     /// The `SETTINGS_MAX_HEADER_LIST_SIZE` of its connection's server;
     /// `u32::MAX` when it stated none. Set before the connection is shared.
     pub(super) max_header_list_size: AtomicU32,
