@@ -316,6 +316,25 @@ async fn client_streaming_sends_each_line_as_it_is_written() {
 }
 
 #[tokio::test]
+async fn a_client_stream_larger_than_the_services_window_arrives_whole() {
+    let streams = start_streams().await;
+    let gw = gateway(&streams).await;
+    // About 3 MB of messages: past the service's flow-control window, so
+    // most of it goes out only as the service's window updates come.
+    let line = format!("{{\"seq\": 1, \"label\": \"{}\"}}\n", "x".repeat(1000));
+    let reply = send(
+        gw.request(Method::POST, "/v1/sum/a")
+            .header("content-type", "application/x-ndjson")
+            .body(line.repeat(3000)),
+    )
+    .await;
+    let body = reply.assert_json(200);
+    assert_eq!(body["sum"], "3000");
+    assert_eq!(body["count"], 3000);
+    assert_eq!(streams.wait_sum_ends(1).await, (1, 0));
+}
+
+#[tokio::test]
 async fn a_bad_line_cancels_a_client_stream_and_answers_400() {
     let streams = start_streams().await;
     let gw = gateway(&streams).await;
