@@ -9,7 +9,7 @@ mod support;
 use bytes::Bytes;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
-use support::{send, start_streams, Gateway, StreamsHandle, WAIT};
+use support::{send, start_streams, start_streams_with_window, Gateway, StreamsHandle, WAIT};
 use tokio::sync::mpsc;
 
 /// `serve --proto proto/testing/v1/streams.proto` in front of `streams`.
@@ -317,10 +317,11 @@ async fn client_streaming_sends_each_line_as_it_is_written() {
 
 #[tokio::test]
 async fn a_client_stream_larger_than_the_services_window_arrives_whole() {
-    let streams = start_streams().await;
+    // A 16 KiB window: the request side runs out of it again and again, and
+    // must wait for the service's window updates to send the rest.
+    let streams = start_streams_with_window(Some(16 * 1024)).await;
     let gw = gateway(&streams).await;
-    // About 3 MB of messages: past the service's flow-control window, so
-    // most of it goes out only as the service's window updates come.
+    // About 3 MB of messages, 190 windows' worth.
     let line = format!("{{\"seq\": 1, \"label\": \"{}\"}}\n", "x".repeat(1000));
     let reply = send(
         gw.request(Method::POST, "/v1/sum/a")

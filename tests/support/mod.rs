@@ -25,7 +25,7 @@ pub(crate) use self::fixture::{
 pub(crate) use self::gateway::{send, Gateway, Reply, WAIT};
 pub(crate) use self::redis::RedisServer;
 pub(crate) use self::restartable::RestartableExample;
-pub(crate) use self::streams::{start_streams, StreamsHandle};
+pub(crate) use self::streams::{start_streams, start_streams_with_window, StreamsHandle};
 
 /// The `restgate` binary under test, with every `RESTGATE_*` variable of
 /// the shell running the tests removed (`RESTGATE_BLESS=1`, for one, is

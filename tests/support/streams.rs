@@ -79,6 +79,12 @@ async fn wait_for<T>(value: &watch::Sender<T>, done: impl FnMut(&T) -> bool) {
 
 /// Serves the streaming service on 127.0.0.1:0.
 pub(crate) async fn start_streams() -> StreamsHandle {
+    start_streams_with_window(None).await
+}
+
+/// [`start_streams`] with HTTP/2 flow-control windows (per stream and per
+/// connection) of `window` bytes instead of the server's default.
+pub(crate) async fn start_streams_with_window(window: Option<u32>) -> StreamsHandle {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind streams");
@@ -92,6 +98,8 @@ pub(crate) async fn start_streams() -> StreamsHandle {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(
         Server::builder()
+            .initial_stream_window_size(window)
+            .initial_connection_window_size(window)
             .add_service(StreamsServer::new(StreamsImpl { seen: seen.clone() }))
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
                 let _ = stopped.await;
