@@ -3,7 +3,8 @@
 //! each with nested, repeated, map, enum, int64 and Timestamp fields), and on
 //! one small create body; prost-reflect's serde path (`json`, to and from
 //! a `DynamicMessage`) beside the compiled plan (`plan`, JSON bytes to and
-//! from wire bytes).
+//! from wire bytes). And one `Duration`'s JSON text, through prost-types'
+//! `Display` beside `transcode::rfc3339::duration`.
 //!
 //! Run: `cargo bench --bench transcode`.
 #![allow(missing_docs)] // criterion_group! generates undocumented items.
@@ -104,5 +105,34 @@ fn transcode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, transcode);
+fn duration_text(c: &mut Criterion) {
+    let mut group = c.benchmark_group("Duration 1234.5678s");
+    let (seconds, nanos) = (1234, 567_800_000);
+    group.bench_function("prost-types Display", |b| {
+        b.iter(|| {
+            use std::io::Write as _;
+            let mut out = Vec::with_capacity(32);
+            let value = prost_types::Duration {
+                seconds: std::hint::black_box(seconds),
+                nanos: std::hint::black_box(nanos),
+            };
+            let _ = write!(out, "{value}");
+            out
+        })
+    });
+    group.bench_function("rfc3339::duration", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(32);
+            restgate::transcode::rfc3339::duration(
+                &mut out,
+                std::hint::black_box(seconds),
+                std::hint::black_box(nanos),
+            );
+            out
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, transcode, duration_text);
 criterion_main!(benches);

@@ -1,12 +1,13 @@
 //! RFC 3339 date-times in UTC, written as bytes: a protobuf `Timestamp`'s
-//! JSON text (the reply path) and the access log's time.
+//! JSON text (the reply path) and the access log's time; and a `Duration`'s
+//! JSON text (`"1.5s"`), whose fraction is written the same way.
 //!
-//! Both paths once went through `core::fmt` (prost-types' and
+//! These paths once went through `core::fmt` (prost-types' and
 //! tracing-subscriber's `Display`), which cost about 1 µs per value under
 //! load (BENCHMARKS.md, "Access log and timestamps written by hand"). The
 //! text is fixed-width digits, so it is written digit by digit into the
-//! output. `prost_types::Timestamp`'s `Display` stays the oracle: the tests
-//! compare the two on random instants of the whole range.
+//! output. prost-types' `Display` of `Timestamp` and `Duration` stays the
+//! oracle: the tests compare them on random values of the whole range.
 
 /// Days from 0000-03-01 to 1970-01-01: days are counted from a March,
 /// so that a leap day ends its year.
@@ -79,6 +80,39 @@ fn date_time(out: &mut Vec<u8>, seconds: i64) {
 /// caller has checked the range).
 pub fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
     date_time(out, seconds);
+    fraction(out, nanos);
+    out.push(b'Z');
+}
+
+/// A protobuf `Duration`'s JSON text (without quotes), as
+/// `prost_types::Duration`'s `Display` writes it: `-` when negative, the
+/// whole seconds, the fraction as [`timestamp`] writes it, and `s`.
+/// `seconds` and `nanos` do not differ in sign and `nanos` is within
+/// ±999,999,999 (the caller has checked the range).
+pub fn duration(out: &mut Vec<u8>, seconds: i64, nanos: i32) {
+    if seconds < 0 || nanos < 0 {
+        out.push(b'-');
+    }
+    // At most 20 digits; written from the last.
+    let mut text = [0u8; 20];
+    let mut at = text.len();
+    let mut rest = seconds.unsigned_abs();
+    loop {
+        at -= 1;
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&text[at..]);
+    fraction(out, nanos.unsigned_abs());
+    out.push(b's');
+}
+
+/// `.` and `nanos` in 3, 6 or 9 digits, as few as its value needs; nothing
+/// when it is 0.
+fn fraction(out: &mut Vec<u8>, nanos: u32) {
     if nanos != 0 {
         out.push(b'.');
         if nanos.is_multiple_of(1_000_000) {
@@ -89,7 +123,6 @@ pub fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: u32) {
             digits(out, nanos, 9);
         }
     }
-    out.push(b'Z');
 }
 
 /// `time` as tracing-subscriber's `SystemTime` timer writes it: always six
@@ -176,6 +209,54 @@ mod tests {
                 1 => (next() % 1000) as u32 * 1_000_000,
                 2 => (next() % 1_000_000) as u32 * 1_000,
                 _ => (next() % 1_000_000_000) as u32,
+            };
+            assert_eq!(
+                ours(seconds, nanos),
+                oracle(seconds, nanos),
+                "{seconds}s {nanos}ns"
+            );
+        }
+    }
+
+    #[test]
+    fn random_durations_of_the_whole_range_read_as_prost_types_writes_them() {
+        let ours = |seconds, nanos| {
+            let mut out = Vec::new();
+            duration(&mut out, seconds, nanos);
+            String::from_utf8(out).unwrap()
+        };
+        let oracle = |seconds, nanos| prost_types::Duration { seconds, nanos }.to_string();
+        // ±10,000 years, the range proto3 JSON allows.
+        const MAX: i64 = 315_576_000_000;
+        for (seconds, nanos) in [
+            (0, 0),
+            (MAX, 999_999_999),
+            (-MAX, -999_999_999),
+            (0, -1),
+            (-1, 0),
+            (0, 5_000),
+        ] {
+            assert_eq!(ours(seconds, nanos), oracle(seconds, nanos));
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..200_000 {
+            let seconds = (next() % (MAX as u64 + 1)) as i64;
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (next() % 1000) as i32 * 1_000_000,
+                2 => (next() % 1_000_000) as i32 * 1_000,
+                _ => (next() % 1_000_000_000) as i32,
+            };
+            let (seconds, nanos) = if next() % 2 == 0 {
+                (seconds, nanos)
+            } else {
+                (-seconds, -nanos)
             };
             assert_eq!(
                 ours(seconds, nanos),

@@ -6,7 +6,6 @@
 //! Any of a type the pool lacks.
 //! An Any with neither type nor value is `{}`.
 
-use std::io::Write as _;
 use std::ops::Range;
 
 use super::compile::{Shape, Type, WellKnown};
@@ -220,7 +219,8 @@ fn time(timestamp: bool, seconds: i64, nanos: i32, out: &mut Vec<u8>) -> Result<
         // In range: `nanos` is in 0..1e9.
         crate::transcode::rfc3339::timestamp(out, seconds, nanos as u32);
     } else {
-        let _ = write!(out, "{}", prost_types::Duration { seconds, nanos });
+        // In range: the signs agree and `nanos` is within ±999,999,999.
+        crate::transcode::rfc3339::duration(out, seconds, nanos);
     }
     out.push(b'"');
     Ok(())
