@@ -191,25 +191,34 @@ mod tests {
         }
     }
 
-    #[test]
-    fn random_instants_of_the_whole_range_read_as_prost_types_writes_them() {
-        // A fixed-seed xorshift: the same instants on every run.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// A fixed-seed xorshift: the same values on every run.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    /// Nanoseconds of each fraction width in turn (`i % 4`): none, 3, 6 or
+    /// 9 digits.
+    fn random_nanos(i: u32, next: &mut impl FnMut() -> u64) -> u32 {
+        match i % 4 {
+            0 => 0,
+            1 => (next() % 1000) as u32 * 1_000_000,
+            2 => (next() % 1_000_000) as u32 * 1_000,
+            _ => (next() % 1_000_000_000) as u32,
+        }
+    }
+
+    #[test]
+    fn random_instants_of_the_whole_range_read_as_prost_types_writes_them() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let span = (LAST - FIRST + 1) as u64;
         for i in 0..200_000 {
             let seconds = FIRST + (next() % span) as i64;
-            let nanos = match i % 4 {
-                0 => 0,
-                1 => (next() % 1000) as u32 * 1_000_000,
-                2 => (next() % 1_000_000) as u32 * 1_000,
-                _ => (next() % 1_000_000_000) as u32,
-            };
+            let nanos = random_nanos(i, &mut next);
             assert_eq!(
                 ours(seconds, nanos),
                 oracle(seconds, nanos),
@@ -238,22 +247,11 @@ mod tests {
         ] {
             assert_eq!(ours(seconds, nanos), oracle(seconds, nanos));
         }
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for i in 0..200_000 {
             let seconds = (next() % (MAX as u64 + 1)) as i64;
-            let nanos = match i % 4 {
-                0 => 0,
-                1 => (next() % 1000) as i32 * 1_000_000,
-                2 => (next() % 1_000_000) as i32 * 1_000,
-                _ => (next() % 1_000_000_000) as i32,
-            };
-            let (seconds, nanos) = if next() % 2 == 0 {
+            let nanos = random_nanos(i, &mut next) as i32;
+            let (seconds, nanos) = if next().is_multiple_of(2) {
                 (seconds, nanos)
             } else {
                 (-seconds, -nanos)

@@ -391,17 +391,7 @@ impl<'a> Connection<'a> {
                     progress.given_back();
                     resend(remote, pool, slot, *request, &progress).await
                 }
-                Err(SendError::Unsent {
-                    request: None,
-                    error,
-                }) => {
-                    progress.given_back();
-                    Err(connection_failed(&error))
-                }
-                Err(SendError::Failed(error)) => {
-                    progress.failed(&error);
-                    Err(connection_failed(&error))
-                }
+                Err(error) => Err(failed_sending(error, &progress)),
             }
         }
     }
@@ -430,7 +420,15 @@ async fn resend(
             .map_err(|e| Status::internal(format!("cannot address the upstream: {e}")))?;
     }
     progress.handed_over();
-    link.send(request).await.map_err(|e| match e {
+    link.send(request)
+        .await
+        .map_err(|error| failed_sending(error, progress))
+}
+
+/// A send that failed for good, recorded in `progress`: unsent (given
+/// back), or failed after its stream opened.
+fn failed_sending(error: SendError, progress: &Progress) -> Status {
+    match error {
         SendError::Unsent { error, .. } => {
             progress.given_back();
             connection_failed(&error)
@@ -439,7 +437,7 @@ async fn resend(
             progress.failed(&error);
             connection_failed(&error)
         }
-    })
+    }
 }
 
 /// `UNAVAILABLE`, saying why with every cause (a TLS alert is a cause).
