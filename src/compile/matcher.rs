@@ -212,16 +212,16 @@ impl Matcher {
             verb: Option<&str>,
             allowed: &mut Vec<http::Method>,
         ) -> Option<usize> {
+            // The other methods are only of use when nothing matches, so
+            // a hit returns before collecting them (a `Vec` grown per
+            // request otherwise).
             let pick = |endpoints: &[Endpoint], allowed: &mut Vec<http::Method>| {
-                let mut hit = None;
-                for e in endpoints.iter().filter(|e| e.verb.as_deref() == verb) {
-                    if e.method == *method {
-                        hit = hit.or(Some(e.route));
-                    } else {
-                        allowed.push(e.method.clone());
-                    }
+                let here = endpoints.iter().filter(|e| e.verb.as_deref() == verb);
+                if let Some(hit) = here.clone().find(|e| e.method == *method) {
+                    return Some(hit.route);
                 }
-                hit
+                allowed.extend(here.map(|e| e.method.clone()));
+                None
             };
             let Some((first, rest)) = segments.split_first() else {
                 return pick(&node.end, allowed).or_else(|| pick(&node.rest, allowed));
