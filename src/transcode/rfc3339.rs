@@ -39,39 +39,61 @@ fn civil(seconds: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
-/// `value`'s last `width` decimal digits, zero-padded.
-fn digits(out: &mut Vec<u8>, value: u32, width: u32) {
-    let mut divisor = 10u32.pow(width - 1);
-    for _ in 0..width {
-        out.push(b'0' + (value / divisor % 10) as u8);
-        divisor /= 10;
+/// `value`'s last `W` decimal digits, zero-padded, into `text`.
+fn put<const W: usize>(text: &mut [u8], value: u32) {
+    let mut rest = value;
+    for at in (0..W).rev() {
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
+}
+
+/// `value`'s last `W` decimal digits, zero-padded. Written into an array
+/// first and appended at once: a push per digit, each checking the
+/// vector's capacity, cost several times as much.
+fn digits<const W: usize>(out: &mut Vec<u8>, value: u32) {
+    let mut text = [0u8; W];
+    put::<W>(&mut text, value);
+    out.extend_from_slice(&text);
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of `seconds` since the epoch, for years 0..=9999
 /// (others as prost-types writes them: `-0001`, `+10000`).
 fn date_time(out: &mut Vec<u8>, seconds: i64) {
-    // The longest text in range, fraction and quotes included.
-    out.reserve(32);
     let (year, month, day, hour, minute, second) = civil(seconds);
-    match u32::try_from(year) {
-        Ok(year) if year <= 9999 => digits(out, year, 4),
-        _ if year > 9999 => {
-            out.push(b'+');
-            out.extend_from_slice(year.to_string().as_bytes());
-        }
-        _ => out.extend_from_slice(format!("{year:05}").as_bytes()),
+    let year = match u32::try_from(year) {
+        Ok(year) if year <= 9999 => year,
+        _ => return odd_year_date_time(out, year, [month, day, hour, minute, second]),
+    };
+    // The whole text in one array, appended at once.
+    let mut text = *b"0000-00-00T00:00:00";
+    put::<4>(&mut text[0..], year);
+    put::<2>(&mut text[5..], month);
+    put::<2>(&mut text[8..], day);
+    put::<2>(&mut text[11..], hour);
+    put::<2>(&mut text[14..], minute);
+    put::<2>(&mut text[17..], second);
+    out.extend_from_slice(&text);
+}
+
+/// [`date_time`] of a year outside 0..=9999, as prost-types writes it.
+fn odd_year_date_time(out: &mut Vec<u8>, year: i64, [month, day, hour, minute, second]: [u32; 5]) {
+    if year > 9999 {
+        out.push(b'+');
+        out.extend_from_slice(year.to_string().as_bytes());
+    } else {
+        out.extend_from_slice(format!("{year:05}").as_bytes());
     }
-    out.push(b'-');
-    digits(out, month, 2);
-    out.push(b'-');
-    digits(out, day, 2);
-    out.push(b'T');
-    digits(out, hour, 2);
-    out.push(b':');
-    digits(out, minute, 2);
-    out.push(b':');
-    digits(out, second, 2);
+    for (separator, value) in [
+        (b'-', month),
+        (b'-', day),
+        (b'T', hour),
+        (b':', minute),
+        (b':', second),
+    ] {
+        out.push(separator);
+        digits::<2>(out, value);
+    }
 }
 
 /// A protobuf `Timestamp`'s JSON text (without quotes), as
@@ -116,11 +138,11 @@ fn fraction(out: &mut Vec<u8>, nanos: u32) {
     if nanos != 0 {
         out.push(b'.');
         if nanos.is_multiple_of(1_000_000) {
-            digits(out, nanos / 1_000_000, 3);
+            digits::<3>(out, nanos / 1_000_000);
         } else if nanos.is_multiple_of(1_000) {
-            digits(out, nanos / 1_000, 6);
+            digits::<6>(out, nanos / 1_000);
         } else {
-            digits(out, nanos, 9);
+            digits::<9>(out, nanos);
         }
     }
 }
@@ -142,7 +164,7 @@ pub fn micros(out: &mut Vec<u8>, time: std::time::SystemTime) {
     };
     date_time(out, seconds);
     out.push(b'.');
-    digits(out, nanos / 1_000, 6);
+    digits::<6>(out, nanos / 1_000);
     out.push(b'Z');
 }
 
