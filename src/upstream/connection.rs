@@ -188,9 +188,11 @@ impl Upstream {
         timeout: Duration,
     ) -> Result<Reply<ReplyMessage>, UpstreamError> {
         let Transport::Remote(remote) = &self.transport else {
-            return self
-                .unary_with(path, request, metadata, codec.clone(), timeout)
-                .await;
+            // Boxed: tonic's generic client is larger than the whole network
+            // call, whose future (moved whole at each layer up to the
+            // request's, and into a box) would otherwise reserve its size.
+            let in_process = self.unary_with(path, request, metadata, codec.clone(), timeout);
+            return Box::pin(in_process).await;
         };
         let progress = Arc::new(Progress::default());
         let call = super::unary::call(remote, path, &request, metadata, codec, timeout, &progress);
@@ -389,7 +391,9 @@ impl<'a> Connection<'a> {
                     ..
                 }) => {
                     progress.given_back();
-                    resend(remote, pool, slot, *request, &progress).await
+                    // Boxed: rare, and it may connect anew, so its future
+                    // would otherwise be most of every call's.
+                    Box::pin(resend(remote, pool, slot, *request, &progress)).await
                 }
                 Err(error) => Err(failed_sending(error, &progress)),
             }

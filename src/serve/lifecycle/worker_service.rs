@@ -177,15 +177,24 @@ impl tower::Service<Request> for Direct {
 
 /// The handler's answer, with `Connection: close` on HTTP/1 while
 /// draining (as the router's middleware adds it).
-async fn direct(live: Arc<Live>, request: Request) -> Result<Response, Infallible> {
+///
+/// A combinator, not an `async fn`: an `async fn` would keep `request` in
+/// its state beside the handler's future it is moved into, and this future
+/// is moved whole into a box per request.
+fn direct(
+    live: Arc<Live>,
+    request: Request,
+) -> impl Future<Output = Result<Response, Infallible>> + Send + 'static {
+    use futures_util::FutureExt as _;
     let http1 = request.version() < Version::HTTP_2;
-    let mut response = handler::handle(live.gateway(), request).await;
-    if http1 && live.draining() {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    Ok(response)
+    handler::handle(live.gateway(), request).map(move |mut response| {
+        if http1 && live.draining() {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Ok(response)
+    })
 }
 
 /// [`WorkerService`]'s answer to come.
