@@ -182,7 +182,18 @@ async fn serve(
         captures: &captures,
         json: reply,
     };
-    let answer = unary.run(message, body).await?;
+    // The body the message was built from is let go before the call (under
+    // a key, once its fingerprint is taken): while the reply is written it
+    // would be one more copy. A keyed call's store round trips are boxed:
+    // most requests carry no key, and every request's future is moved
+    // whole into a box.
+    let answer = match idempotency::key(&parts.method, &parts.headers)? {
+        None => {
+            drop(body);
+            unary.call(message).await?
+        }
+        Some(key) => Box::pin(unary.keyed(key, message, body)).await?,
+    };
     let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
         conditional::revalidate(&parts.headers, answer)
     } else {
@@ -266,16 +277,16 @@ struct Unary<'r> {
 }
 
 impl Unary<'_> {
-    /// Calls once, or under an `Idempotency-Key` replays the stored answer
-    /// or calls and stores the answer. The `body` the message was built
-    /// from is let go before the call (under a key, once its fingerprint
-    /// is taken): while the reply is written it would be one more copy.
-    async fn run(self, message: RequestMessage, body: Bytes) -> Result<Answer, ServeError> {
+    /// Under the `Idempotency-Key` `key`, replays the stored answer or
+    /// calls and stores the answer; `body`, the message's, gives the
+    /// request's fingerprint.
+    async fn keyed(
+        self,
+        key: &str,
+        message: RequestMessage,
+        body: Bytes,
+    ) -> Result<Answer, ServeError> {
         let parts = self.parts;
-        let Some(key) = idempotency::key(&parts.method, &parts.headers)? else {
-            drop(body);
-            return self.call(message).await;
-        };
         let shared = &self.context.gateway.shared;
         let store = shared.store.as_ref();
         let template = self.context.route.template.as_str();
