@@ -170,7 +170,7 @@ impl Upstream {
                 }
             }
         };
-        within(timeout, call, &progress).await
+        within(timeout, call, &*progress).await
     }
 }
 
@@ -179,24 +179,36 @@ impl Upstream {
     /// reply read by `codec`: over the network without tonic's generic
     /// client ([`unary`](super::unary)), in process through it
     /// ([`Upstream::unary_with`]). Otherwise as [`Upstream::unary`].
-    pub(super) async fn unary_call(
-        &self,
+    ///
+    /// A combinator, not an `async fn`: every request's future is moved
+    /// whole into a box, and each layer's into the one above it as it is
+    /// built, so a layer of its own would be one more copy of the call.
+    pub(super) fn unary_call<'a>(
+        &'a self,
         path: PathAndQuery,
         request: RequestMessage,
         metadata: MetadataMap,
-        codec: &UnaryCodec,
+        codec: &'a UnaryCodec,
         timeout: Duration,
-    ) -> Result<Reply<ReplyMessage>, UpstreamError> {
+    ) -> impl Future<Output = Result<Reply<ReplyMessage>, UpstreamError>> + Send + 'a {
+        use futures_util::future::Either;
         let Transport::Remote(remote) = &self.transport else {
             // Boxed: tonic's generic client is larger than the whole network
-            // call, whose future (moved whole at each layer up to the
-            // request's, and into a box) would otherwise reserve its size.
+            // call, whose future would otherwise reserve its size.
             let in_process = self.unary_with(path, request, metadata, codec.clone(), timeout);
-            return Box::pin(in_process).await;
+            return Either::Left(Box::pin(in_process));
         };
         let progress = Arc::new(Progress::default());
-        let call = super::unary::call(remote, path, &request, metadata, codec, timeout, &progress);
-        within(timeout, call, &progress).await
+        let call = super::unary::call(
+            remote,
+            path,
+            request,
+            metadata,
+            codec,
+            timeout,
+            Arc::clone(&progress),
+        );
+        Either::Right(within(timeout, call, progress))
     }
 }
 

@@ -91,7 +91,8 @@ impl Progress {
     }
 }
 
-/// `call` given `timeout`, its failure explained by how far it got.
+/// `call` given `timeout`, its failure explained by how far it got
+/// (`progress`: a reference, or the `Arc` the call shares).
 ///
 /// A call that fails once its deadline has passed failed by the deadline,
 /// whatever the service said: a service keeps the same deadline (it was
@@ -106,7 +107,7 @@ impl Progress {
 pub(super) fn within<'p, T>(
     timeout: Duration,
     call: impl std::future::Future<Output = Result<T, UpstreamError>> + 'p,
-    progress: &'p Progress,
+    progress: impl std::ops::Deref<Target = Progress> + 'p,
 ) -> impl std::future::Future<Output = Result<T, UpstreamError>> + 'p {
     use futures_util::FutureExt as _;
     let deadline = tokio::time::Instant::now() + timeout;

@@ -44,11 +44,11 @@ const RESERVED: [HeaderName; 5] = [
 pub(super) async fn call(
     remote: &Arc<Remote>,
     path: PathAndQuery,
-    request: &RequestMessage,
+    request: RequestMessage,
     mut metadata: MetadataMap,
     codec: &UnaryCodec,
     timeout: Duration,
-    progress: &Arc<Progress>,
+    progress: Arc<Progress>,
 ) -> Result<Reply<ReplyMessage>, UpstreamError> {
     let frame = request.framed().map_err(UpstreamError::Status)?;
     metadata
@@ -57,13 +57,13 @@ pub(super) async fn call(
     let pool = remote.pool().await?;
     let (mut connection, origin) = Connection::open(remote, &pool).await?;
     connection.admits(&metadata, &path, &origin)?;
-    connection.progress = Arc::clone(progress);
+    connection.progress = Arc::clone(&progress);
     let request = http_request(&origin, path, metadata, frame)?;
     let response = connection
         .send(request)
         .await
         .map_err(UpstreamError::Status)?;
-    reply::read(response, codec, progress).await
+    reply::read(response, codec, &progress).await
 }
 
 /// The HTTP/2 request of a gRPC call, as tonic's `Grpc` builds it: `POST`
