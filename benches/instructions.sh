@@ -60,15 +60,15 @@ for bin in "$restgate" "$rel/examples/static_proxy" "$rel/examples/example_servi
   [[ -x $bin ]] || { echo "instructions.sh: $bin missing" >&2; exit 1; }
 done
 
-# gateway NAME: the command line of target NAME in front of $BACKEND, listening on $ADDR.
+# gateway NAME: sets cmd to the command of target NAME in front of $BACKEND, listening on $ADDR.
 gateway() {
   local serve=(serve --upstream "http://$BACKEND" --listen "$ADDR")
   case $1 in
-    restgate) echo "$restgate ${serve[*]}" ;;
-    restgate-nolog) echo "$restgate ${serve[*]} --access-log=false" ;;
+    restgate) cmd=("$restgate" "${serve[@]}") ;;
+    restgate-nolog) cmd=("$restgate" "${serve[@]}" --access-log=false) ;;
     before) [[ -x ${BEFORE:-} ]] || die "target before needs BEFORE=<a restgate binary>"
-            echo "$BEFORE ${serve[*]}" ;;
-    static) echo "$rel/examples/static_proxy --upstream http://$BACKEND --listen $ADDR" ;;
+            cmd=("$BEFORE" "${serve[@]}") ;;
+    static) cmd=("$rel/examples/static_proxy" --upstream "http://$BACKEND" --listen "$ADDR") ;;
     *) die "unknown target '$1'" ;;
   esac
 }
@@ -86,7 +86,7 @@ drive() {
 }
 
 for name in $TARGETS; do
-  command=$(gateway "$name") || exit 1
+  gateway "$name"
   for kind in $KINDS; do
     case $kind in
       post) method=POST url=http://$ADDR/v1/users body=$BODY ;;
@@ -97,9 +97,8 @@ for name in $TARGETS; do
     start "backend-$name-$kind" "$BACKEND" "$rel/examples/example_service" "$BACKEND" || exit 1
     backend=$started
     out=$logs/callgrind.$name.$kind
-    # shellcheck disable=SC2086 # the command line is split on purpose
-    start "$name-$kind" "$ADDR" valgrind --tool=callgrind --instr-atstart=no "${simulate[@]}" \
-      --callgrind-out-file="$out" $command || exit 1
+    start "$name-$kind" "$ADDR" valgrind --tool=callgrind --instr-atstart=no \
+      "${simulate[@]+"${simulate[@]}"}" --callgrind-out-file="$out" "${cmd[@]}" || exit 1
     vg=$started
     [[ $(status_of PUT "http://$ADDR/v1/users/1" "$BODY") =~ ^20[01]$ ]] || die "$name: seed PUT failed"
     drive 300 "$method" "$url" "$body" >/dev/null
