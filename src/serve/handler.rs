@@ -36,58 +36,68 @@ use crate::upstream::{self, ReplyMessage, RequestMessage, UpstreamError};
 /// in the metrics and, when enabled, logs one line for it.
 /// `gateway` is the worker's for the table being served now: a reload
 /// swaps it for later requests only.
-pub(super) async fn handle(gateway: Arc<Gateway>, request: Request) -> Response {
-    let started = std::time::Instant::now();
-    let shared = &gateway.shared;
-    let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
-    let request_id = call::request_id(request.headers());
-    let method = request.method().clone();
-    let mut route = None;
-    let (outcome, permit) = match admit(&gateway, &request) {
-        Err(error) => {
-            // Read what the client still sends, so that it sees the answer.
-            if !matches!(error, ServeError::Overloaded) {
-                drain(request.into_body()).await;
+///
+/// An `async` block, not an `async fn`, which would hold `request` twice
+/// (as it came, and moved into its body) in every request's state.
+#[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+pub(super) fn handle(
+    gateway: Arc<Gateway>,
+    request: Request,
+) -> impl std::future::Future<Output = Response> + Send + 'static {
+    async move {
+        let started = std::time::Instant::now();
+        let shared = &gateway.shared;
+        let in_flight = shared.options.metrics.then(|| shared.metrics.in_flight());
+        let request_id = call::request_id(request.headers());
+        let method = request.method().clone();
+        let mut route = None;
+        let (outcome, permit) = match admit(&gateway, &request) {
+            Err(error) => {
+                // Read what the client still sends, so that it sees the answer.
+                if !matches!(error, ServeError::Overloaded) {
+                    drain(request.into_body()).await;
+                }
+                (Err(error), None)
             }
-            (Err(error), None)
+            Ok(permit) => {
+                let timeout = shared.options.request_timeout;
+                let (parts, body) = request.into_parts();
+                let serving = serve(&gateway, parts, body, &request_id, &mut route);
+                let outcome = match tokio::time::timeout(timeout, serving).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(ServeError::RequestTimeout(timeout)),
+                };
+                (outcome, permit)
+            }
+        };
+        let answer = outcome.unwrap_or_else(|error| {
+            if error.status().is_server_error() {
+                tracing::warn!(error = %error, request_id = ?request_id, "request failed");
+            }
+            Answered::Whole(error.answer())
+        });
+        // A refused head's own id may be what was too large (and too large for
+        // the client to read back): it is not echoed.
+        let request_id = match answer.status() {
+            StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                call::new_request_id()
+            }
+            _ => request_id,
+        };
+        let template = route.map_or("-", |id| shared.route(id).template.as_str());
+        record(&gateway, &method, template, &answer, &request_id, started);
+        let streamed = matches!(answer, Answered::Streamed(_));
+        let mut response = answer.into_response();
+        if method == Method::HEAD {
+            response = answer::head_only(response);
         }
-        Ok(permit) => {
-            let timeout = shared.options.request_timeout;
-            let serving = serve(&gateway, request, &request_id, &mut route);
-            let outcome = match tokio::time::timeout(timeout, serving).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(ServeError::RequestTimeout(timeout)),
-            };
-            (outcome, permit)
+        response.headers_mut().insert(REQUEST_ID, request_id);
+        if streamed {
+            // A stream stays in flight, and holds its permit, until it ends.
+            response = stream::holding(response, (permit, in_flight));
         }
-    };
-    let answer = outcome.unwrap_or_else(|error| {
-        if error.status().is_server_error() {
-            tracing::warn!(error = %error, request_id = ?request_id, "request failed");
-        }
-        Answered::Whole(error.answer())
-    });
-    // A refused head's own id may be what was too large (and too large for
-    // the client to read back): it is not echoed.
-    let request_id = match answer.status() {
-        StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-            call::new_request_id()
-        }
-        _ => request_id,
-    };
-    let template = route.map_or("-", |id| shared.route(id).template.as_str());
-    record(&gateway, &method, template, &answer, &request_id, started);
-    let streamed = matches!(answer, Answered::Streamed(_));
-    let mut response = answer.into_response();
-    if method == Method::HEAD {
-        response = answer::head_only(response);
+        response
     }
-    response.headers_mut().insert(REQUEST_ID, request_id);
-    if streamed {
-        // A stream stays in flight, and holds its permit, until it ends.
-        response = stream::holding(response, (permit, in_flight));
-    }
-    response
 }
 
 /// Whether the request may be served: its head within the limits, and a
@@ -126,80 +136,87 @@ fn record(
 }
 
 /// `route` is set to the matched route as soon as it is known.
-async fn serve(
-    gateway: &Gateway,
-    request: Request,
-    request_id: &HeaderValue,
-    route: &mut Option<RouteId>,
-) -> Result<Answered, ServeError> {
-    let shared = &gateway.shared;
-    let (parts, body) = request.into_parts();
-    let (id, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
-        Lookup::Found { route, captures } => (route, captures),
-        Lookup::MethodNotAllowed(allowed) => return Err(ServeError::MethodNotAllowed(allowed)),
-        Lookup::Options(allowed) => return Ok(Answered::Whole(Answer::options(&allowed))),
-        Lookup::NotFound => return Err(ServeError::NotFound(parts.uri.path().to_owned())),
-    };
-    *route = Some(id);
-    let context = CallContext::new(gateway, id, &parts.headers, request_id);
-    let streaming = stream::is_streaming(context.route);
-    if streaming && parts.headers.contains_key(idempotency::HEADER) {
-        return Err(ServeError::StreamingIdempotencyKey);
-    }
-    // `$alt` and the other system parameters: checked before any call.
-    let system = transcode::system_params(context.route, parts.uri.query())?;
-    let stream_request = StreamRequest {
-        parts: &parts,
-        system,
-    };
-    // The streaming paths' futures are boxed: a unary request's future
-    // (moved whole into a box per request) does not reserve their size.
-    if context.route.rpc.is_client_streaming() {
-        let streaming = stream::client_streaming(context, stream_request, captures, body);
-        return Box::pin(streaming).await;
-    }
-    // The body's bytes stay held in the budget until the request is
-    // answered: the message built from it and the call made with it live
-    // that long (the body itself is let go once the call is built).
-    let mut held = shared.body_budget.empty();
-    let body = match context.route.body {
-        Body::None => Bytes::new(),
-        _ => {
-            let limit = shared.options.max_body_bytes;
-            let raw = context.route.raw_request();
-            read_body(&parts.headers, body, limit, raw, &mut held).await?
+///
+/// Takes the request in its parts, in place: an `async fn` taking the
+/// request would hold it twice (as it came, and taken apart in its body)
+/// in every request's state.
+#[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+fn serve<'a>(
+    gateway: &'a Gateway,
+    parts: Parts,
+    body: axum::body::Body,
+    request_id: &'a HeaderValue,
+    route: &'a mut Option<RouteId>,
+) -> impl std::future::Future<Output = Result<Answered, ServeError>> + Send + 'a {
+    async move {
+        let shared = &gateway.shared;
+        let (id, captures) = match shared.table.lookup(&parts.method, parts.uri.path()) {
+            Lookup::Found { route, captures } => (route, captures),
+            Lookup::MethodNotAllowed(allowed) => return Err(ServeError::MethodNotAllowed(allowed)),
+            Lookup::Options(allowed) => return Ok(Answered::Whole(Answer::options(&allowed))),
+            Lookup::NotFound => return Err(ServeError::NotFound(parts.uri.path().to_owned())),
+        };
+        *route = Some(id);
+        let context = CallContext::new(gateway, id, &parts.headers, request_id);
+        let streaming = stream::is_streaming(context.route);
+        if streaming && parts.headers.contains_key(idempotency::HEADER) {
+            return Err(ServeError::StreamingIdempotencyKey);
         }
-    };
-    if streaming {
-        let message = request_message(&context, &parts, &captures, &body)?;
-        return Box::pin(stream::server_streaming(context, stream_request, message)).await;
-    }
-    let message = unary_request(&context, &parts, &captures, &body)?;
-    let reply = system.reply_options(&shared.options.json);
-    let unary = Unary {
-        context,
-        parts: &parts,
-        captures: &captures,
-        json: reply,
-    };
-    // The body the message was built from is let go before the call (under
-    // a key, once its fingerprint is taken): while the reply is written it
-    // would be one more copy. A keyed call's store round trips are boxed:
-    // most requests carry no key, and every request's future is moved
-    // whole into a box.
-    let answer = match idempotency::key(&parts.method, &parts.headers)? {
-        None => {
-            drop(body);
-            unary.call(message).await?
+        // `$alt` and the other system parameters: checked before any call.
+        let system = transcode::system_params(context.route, parts.uri.query())?;
+        let stream_request = StreamRequest {
+            parts: &parts,
+            system,
+        };
+        // The streaming paths' futures are boxed: a unary request's future
+        // (moved whole into a box per request) does not reserve their size.
+        if context.route.rpc.is_client_streaming() {
+            let streaming = stream::client_streaming(context, stream_request, captures, body);
+            return Box::pin(streaming).await;
         }
-        Some(key) => Box::pin(unary.keyed(key, message, body)).await?,
-    };
-    let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
-        conditional::revalidate(&parts.headers, answer)
-    } else {
-        answer
-    };
-    Ok(Answered::Whole(answer))
+        // The body's bytes stay held in the budget until the request is
+        // answered: the message built from it and the call made with it live
+        // that long (the body itself is let go once the call is built).
+        let mut held = shared.body_budget.empty();
+        let body = match context.route.body {
+            Body::None => Bytes::new(),
+            _ => {
+                let limit = shared.options.max_body_bytes;
+                let raw = context.route.raw_request();
+                read_body(&parts.headers, body, limit, raw, &mut held).await?
+            }
+        };
+        if streaming {
+            let message = request_message(&context, &parts, &captures, &body)?;
+            return Box::pin(stream::server_streaming(context, stream_request, message)).await;
+        }
+        let message = unary_request(&context, &parts, &captures, &body)?;
+        let reply = system.reply_options(&shared.options.json);
+        let unary = Unary {
+            context,
+            parts: &parts,
+            captures: &captures,
+            json: reply,
+        };
+        // The body the message was built from is let go before the call (under
+        // a key, once its fingerprint is taken): while the reply is written it
+        // would be one more copy. A keyed call's store round trips are boxed:
+        // most requests carry no key, and every request's future is moved
+        // whole into a box.
+        let answer = match idempotency::key(&parts.method, &parts.headers)? {
+            None => {
+                drop(body);
+                unary.call(message).await?
+            }
+            Some(key) => Box::pin(unary.keyed(key, message, body)).await?,
+        };
+        let answer = if matches!(parts.method, Method::GET | Method::HEAD) {
+            conditional::revalidate(&parts.headers, answer)
+        } else {
+            answer
+        };
+        Ok(Answered::Whole(answer))
+    }
 }
 
 /// The request message: captures, query and body, with `If-Match` applied.
@@ -276,7 +293,7 @@ struct Unary<'r> {
     json: JsonOptions,
 }
 
-impl Unary<'_> {
+impl<'r> Unary<'r> {
     /// Under the `Idempotency-Key` `key`, replays the stored answer or
     /// calls and stores the answer; `body`, the message's, gives the
     /// request's fingerprint.
@@ -309,44 +326,61 @@ impl Unary<'_> {
     }
 
     /// Calls the route's RPC and turns the reply into the answer.
-    async fn call(self, message: RequestMessage) -> Result<Answer, ServeError> {
-        let mut context = self.context;
-        let options = &context.gateway.shared.options;
-        let idempotent = matches!(
-            self.parts.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-        );
-        let (target, path) = context.target();
-        let plan = context.serving.reply_plan.as_deref();
-        let request = upstream::Call {
-            path: path.clone(),
-            request: message,
-            metadata: std::mem::take(&mut context.metadata),
-            reply: context.route.rpc.output(),
-            timeout: context.deadline(),
-        };
-        let reply =
-            upstream::call_with(target, request, plan.is_some(), idempotent, &options.retry)
-                .await
-                .map_err(|error| context.failed(error))?;
-        let path = self.parts.uri.path();
-        let route = context.route;
-        let message = match (&reply.message, plan) {
-            (ReplyMessage::Decoded(message), _) => Cow::Borrowed(message),
-            (ReplyMessage::Wire(wire), plan) => {
-                let written = plan.and_then(|plan| {
-                    Answer::wire_reply(route, self.captures, path, &reply, wire, plan, &self.json)
-                });
-                if let Some(answer) = written {
-                    return Ok(answer);
+    ///
+    /// An `async` block, not an `async fn`, which would hold `self` twice
+    /// (as it came, and taken apart in its body) in every request's state.
+    #[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+    fn call(
+        mut self,
+        message: RequestMessage,
+    ) -> impl std::future::Future<Output = Result<Answer, ServeError>> + Send + 'r {
+        async move {
+            let context = &mut self.context;
+            let options = &context.gateway.shared.options;
+            let idempotent = matches!(
+                self.parts.method,
+                Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+            );
+            let (target, path) = context.target();
+            let plan = context.serving.reply_plan.as_deref();
+            let request = upstream::Call {
+                path: path.clone(),
+                request: message,
+                metadata: std::mem::take(&mut context.metadata),
+                reply: context.route.rpc.output(),
+                timeout: context.deadline(),
+            };
+            let reply =
+                upstream::call_with(target, request, plan.is_some(), idempotent, &options.retry)
+                    .await
+                    .map_err(|error| context.failed(error))?;
+            let path = self.parts.uri.path();
+            let route = context.route;
+            let message = match (&reply.message, plan) {
+                (ReplyMessage::Decoded(message), _) => Cow::Borrowed(message),
+                (ReplyMessage::Wire(wire), plan) => {
+                    let written = plan.and_then(|plan| {
+                        Answer::wire_reply(
+                            route,
+                            self.captures,
+                            path,
+                            &reply,
+                            wire,
+                            plan,
+                            &self.json,
+                        )
+                    });
+                    if let Some(answer) = written {
+                        return Ok(answer);
+                    }
+                    // Refused: decoded as the codec would have, for its answer.
+                    let output = route.rpc.output();
+                    let decoded = DynamicMessage::decode(output.clone(), wire.as_ref());
+                    let status = |e| UpstreamError::Status(upstream::undecodable(&output, &e));
+                    Cow::Owned(decoded.map_err(|e| context.failed(status(e)))?)
                 }
-                // Refused: decoded as the codec would have, for its answer.
-                let output = route.rpc.output();
-                let decoded = DynamicMessage::decode(output.clone(), wire.as_ref());
-                let status = |e| UpstreamError::Status(upstream::undecodable(&output, &e));
-                Cow::Owned(decoded.map_err(|e| context.failed(status(e)))?)
-            }
-        };
-        Answer::reply(route, self.captures, path, &reply, &message, &self.json)
+            };
+            Answer::reply(route, self.captures, path, &reply, &message, &self.json)
+        }
     }
 }

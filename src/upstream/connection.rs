@@ -199,16 +199,8 @@ impl Upstream {
             return Either::Left(Box::pin(in_process));
         };
         let progress = Arc::new(Progress::default());
-        let call = super::unary::call(
-            remote,
-            path,
-            request,
-            metadata,
-            codec,
-            timeout,
-            Arc::clone(&progress),
-        );
-        Either::Right(within(timeout, call, progress))
+        let call = super::unary::call(remote, path, request, metadata, codec, timeout, progress);
+        Either::Right(call)
     }
 }
 

@@ -140,51 +140,69 @@ impl Link {
     /// Sends `request` on a new stream (once the connection takes one more)
     /// and waits for the reply's headers; the body is read from the
     /// answer's [`ReplyBody`].
-    pub(super) async fn send(
+    ///
+    /// An `async` block, not an `async fn`: an `async fn` keeps its
+    /// arguments and the locals they are moved into side by side in its
+    /// state, and `request` (256 bytes) would be in it twice while the
+    /// connection is waited for. Every call's future holds this one, and
+    /// is moved whole at each layer above it.
+    #[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+    pub(super) fn send(
         &self,
         request: http::Request<Outgoing>,
-    ) -> Result<http::Response<ReplyBody>, SendError> {
-        let mut send = match self.send.clone().ready().await {
-            Ok(send) => send,
-            Err(error) => {
-                // Closed or going away: it opens no stream any more.
-                self.closed.store(true, Ordering::Release);
-                return Err(SendError::Unsent {
-                    request: Some(Box::new(request)),
-                    error,
-                });
-            }
-        };
-        let (parts, body) = request.into_parts();
-        let head = http::Request::from_parts(parts, ());
-        let unsent = |error| SendError::Unsent {
-            request: None,
-            error,
-        };
-        let response = match body {
-            Outgoing::Frame(frame) => {
-                let (response, mut stream) = send.send_request(head, false).map_err(unsent)?;
-                stream.send_data(frame, true).map_err(SendError::Failed)?;
-                response
-            }
-            Outgoing::Stream(body) => {
-                let end = body.is_end_stream();
-                let (response, stream) = send.send_request(head, end).map_err(unsent)?;
-                if !end {
-                    tokio::spawn(Pipe {
-                        stream,
-                        body,
-                        waiting: None,
+    ) -> impl Future<Output = Result<http::Response<ReplyBody>, SendError>> + Send + '_ {
+        async move {
+            let mut send = match self.send.clone().ready().await {
+                Ok(send) => send,
+                Err(error) => {
+                    // Closed or going away: it opens no stream any more.
+                    self.closed.store(true, Ordering::Release);
+                    return Err(SendError::Unsent {
+                        request: Some(Box::new(request)),
+                        error,
                     });
                 }
-                response
+            };
+            let response = open(&mut send, request)?;
+            let response = response.await.map_err(SendError::Failed)?;
+            Ok(response.map(|recv| ReplyBody {
+                recv,
+                data_done: false,
+            }))
+        }
+    }
+}
+
+/// Opens `request`'s stream on `send` and sends its body (its one frame,
+/// or a [`Pipe`] of its own): the reply's head to come.
+fn open(
+    send: &mut SendRequest<Bytes>,
+    request: http::Request<Outgoing>,
+) -> Result<h2::client::ResponseFuture, SendError> {
+    let (parts, body) = request.into_parts();
+    let head = http::Request::from_parts(parts, ());
+    let unsent = |error| SendError::Unsent {
+        request: None,
+        error,
+    };
+    match body {
+        Outgoing::Frame(frame) => {
+            let (response, mut stream) = send.send_request(head, false).map_err(unsent)?;
+            stream.send_data(frame, true).map_err(SendError::Failed)?;
+            Ok(response)
+        }
+        Outgoing::Stream(body) => {
+            let end = body.is_end_stream();
+            let (response, stream) = send.send_request(head, end).map_err(unsent)?;
+            if !end {
+                tokio::spawn(Pipe {
+                    stream,
+                    body,
+                    waiting: None,
+                });
             }
-        };
-        let response = response.await.map_err(SendError::Failed)?;
-        Ok(response.map(|recv| ReplyBody {
-            recv,
-            data_done: false,
-        }))
+            Ok(response)
+        }
     }
 }
 

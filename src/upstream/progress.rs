@@ -65,6 +65,27 @@ impl Progress {
         self.sent.load(Ordering::Acquire)
     }
 
+    /// `error`, the failure of a call that had until `deadline` (`timeout`
+    /// from its start), as [`within`] settles it: a failure once the
+    /// deadline has passed is the deadline's, and either is
+    /// [explained](Progress::explain).
+    pub(super) fn failed_by(
+        &self,
+        error: UpstreamError,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> UpstreamError {
+        let error = if tokio::time::Instant::now() >= deadline {
+            UpstreamError::DeadlineExceeded {
+                timeout,
+                sent: false,
+            }
+        } else {
+            error
+        };
+        self.explain(error)
+    }
+
     /// `error`, the call's failure, saying what the service may have seen:
     /// a failure of a connection the request had been sent on is
     /// [`UpstreamError::Interrupted`], whatever tonic made of it, and one
@@ -116,12 +137,9 @@ pub(super) fn within<'p, T>(
         sent: false,
     };
     tokio::time::timeout_at(deadline, call).map(move |outcome| {
-        let outcome = match outcome {
-            Ok(Err(_)) if tokio::time::Instant::now() >= deadline => Err(passed()),
-            Ok(outcome) => outcome,
-            Err(_) => Err(passed()),
-        };
-        outcome.map_err(|error| progress.explain(error))
+        outcome
+            .unwrap_or_else(|_| Err(passed()))
+            .map_err(|error| progress.failed_by(error, deadline, timeout))
     })
 }
 

@@ -113,79 +113,81 @@ pub async fn call(
 
 /// [`call`], keeping the reply's protobuf encoding undecoded
 /// ([`ReplyMessage::Wire`]) when `wire_reply`.
-pub async fn call_with(
-    upstream: &Upstream,
-    call: Call,
+///
+/// An `async` block, not an `async fn`, which would hold `call` twice (as
+/// it came, and taken apart in its body) in every request's state.
+#[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+pub fn call_with<'a>(
+    upstream: &'a Upstream,
+    mut call: Call,
     wire_reply: bool,
     idempotent: bool,
-    policy: &RetryPolicy,
-) -> Result<Reply<ReplyMessage>, UpstreamError> {
-    let Call {
-        path,
-        mut request,
-        mut metadata,
-        reply,
-        timeout,
-    } = call;
-    let codec = UnaryCodec::new(reply, wire_reply);
-    let deadline = Instant::now() + timeout;
-    let attempts = if idempotent {
-        policy.attempts.max(1)
-    } else {
-        policy.attempts.clamp(1, 2)
-    };
-    // Whether a failure of a call that is not idempotent may be tried again:
-    // only when no service saw it.
-    let retried = |e: &UpstreamError| {
-        if idempotent {
-            is_transient(e)
+    policy: &'a RetryPolicy,
+) -> impl std::future::Future<Output = Result<Reply<ReplyMessage>, UpstreamError>> + Send + 'a {
+    async move {
+        let codec = UnaryCodec::new(call.reply, wire_reply);
+        let deadline = Instant::now() + call.timeout;
+        let attempts = if idempotent {
+            policy.attempts.max(1)
         } else {
-            matches!(e, UpstreamError::Refused(_))
-        }
-    };
-    let mut attempt = 1;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            // Only ever after a try that failed: it may have been sent.
-            return Err(UpstreamError::DeadlineExceeded {
-                timeout,
-                sent: attempt > 1,
-            });
-        }
-        // The last attempt (a call made once: the only one) takes the
-        // message and metadata; the others send copies.
-        let (sent, sent_metadata) = if attempt >= attempts {
-            (
-                std::mem::replace(&mut request, RequestMessage::Wire(Bytes::new())),
-                std::mem::take(&mut metadata),
-            )
-        } else {
-            (request.clone(), metadata.clone())
+            policy.attempts.clamp(1, 2)
         };
-        let result = upstream
-            .unary_call(path.clone(), sent, sent_metadata, &codec, remaining)
-            .await;
-        let error = match result {
-            Ok(reply) => return Ok(reply),
-            Err(UpstreamError::DeadlineExceeded { sent, .. }) => {
-                return Err(UpstreamError::DeadlineExceeded { timeout, sent })
+        // Whether a failure of a call that is not idempotent may be tried again:
+        // only when no service saw it.
+        let retried = |e: &UpstreamError| {
+            if idempotent {
+                is_transient(e)
+            } else {
+                matches!(e, UpstreamError::Refused(_))
             }
-            Err(e) if attempt >= attempts || !retried(&e) => return Err(e),
-            Err(e) => e,
         };
-        let wait = policy.backoff(attempt);
-        if Instant::now() + wait >= deadline {
-            return Err(error);
+        let mut attempt = 1;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                // Only ever after a try that failed: it may have been sent.
+                return Err(UpstreamError::DeadlineExceeded {
+                    timeout: call.timeout,
+                    sent: attempt > 1,
+                });
+            }
+            // The last attempt (a call made once: the only one) takes the
+            // message and metadata; the others send copies.
+            let (sent, sent_metadata) = if attempt >= attempts {
+                (
+                    std::mem::replace(&mut call.request, RequestMessage::Wire(Bytes::new())),
+                    std::mem::take(&mut call.metadata),
+                )
+            } else {
+                (call.request.clone(), call.metadata.clone())
+            };
+            let result = upstream
+                .unary_call(call.path.clone(), sent, sent_metadata, &codec, remaining)
+                .await;
+            let error = match result {
+                Ok(reply) => return Ok(reply),
+                Err(UpstreamError::DeadlineExceeded { sent, .. }) => {
+                    return Err(UpstreamError::DeadlineExceeded {
+                        timeout: call.timeout,
+                        sent,
+                    })
+                }
+                Err(e) if attempt >= attempts || !retried(&e) => return Err(e),
+                Err(e) => e,
+            };
+            let wait = policy.backoff(attempt);
+            if Instant::now() + wait >= deadline {
+                return Err(error);
+            }
+            attempt += 1;
+            RETRIES.fetch_add(1, Ordering::Relaxed);
+            if idempotent {
+                tracing::info!(rpc = %call.path, attempt, of = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying an idempotent call");
+            } else {
+                tracing::info!(rpc = %call.path, wait_ms = wait.as_millis() as u64, error = %error, "sending a call the service refused unprocessed again");
+            }
+            tokio::time::sleep(wait).await;
         }
-        attempt += 1;
-        RETRIES.fetch_add(1, Ordering::Relaxed);
-        if idempotent {
-            tracing::info!(rpc = %path, attempt, of = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying an idempotent call");
-        } else {
-            tracing::info!(rpc = %path, wait_ms = wait.as_millis() as u64, error = %error, "sending a call the service refused unprocessed again");
-        }
-        tokio::time::sleep(wait).await;
     }
 }
 

@@ -11,12 +11,16 @@
 //! `Streaming`'s state and decode buffer (and the copy of the reply into
 //! it), and the clones of the header maps `Status::from_header_map` makes.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{CONTENT_TYPE, TE};
 use http::uri::PathAndQuery;
 use http::{HeaderName, HeaderValue, Uri};
+use tokio::time::Sleep;
 use tonic::metadata::MetadataMap;
 
 use super::connection::Connection;
@@ -38,32 +42,101 @@ const RESERVED: [HeaderName; 5] = [
     HeaderName::from_static("grpc-status"),
 ];
 
-/// One unary call of `path` on `remote`, `timeout` sent as its
-/// `grpc-timeout` (the caller bounds the wait), the reply read by `codec`;
-/// `progress` records how far it got.
-pub(super) async fn call(
-    remote: &Arc<Remote>,
+/// One unary call of `path` on `remote` within `timeout` (sent as its
+/// `grpc-timeout`), the reply read by `codec`; `progress` records how far
+/// it got, and explains a failure (as [`within`](super::progress::within)
+/// does).
+///
+/// An `async` block, not an `async fn`, which would hold its arguments
+/// twice (as they came, and moved into its body) in every call's state.
+/// Its deadline is one timer that bounds each step ([`Bounded`]), not a
+/// `Timeout` around the whole call: that call would be built, then moved
+/// into the `Timeout`, that into its `Map`, and on into the caller's state,
+/// about 1.5 KB each time (`memcpy` was most of a request's data-cache
+/// misses; BENCHMARKS.md).
+#[allow(clippy::manual_async_fn)] // see above: an `async fn` holds its arguments twice
+pub(super) fn call<'a>(
+    remote: &'a Arc<Remote>,
     path: PathAndQuery,
     request: RequestMessage,
     mut metadata: MetadataMap,
-    codec: &UnaryCodec,
+    codec: &'a UnaryCodec,
     timeout: Duration,
     progress: Arc<Progress>,
-) -> Result<Reply<ReplyMessage>, UpstreamError> {
-    let frame = request.framed().map_err(UpstreamError::Status)?;
-    metadata
-        .as_mut()
-        .insert(GRPC_TIMEOUT, deadline_header(timeout));
-    let pool = remote.pool().await?;
-    let (mut connection, origin) = Connection::open(remote, &pool).await?;
-    connection.admits(&metadata, &path, &origin)?;
-    connection.progress = Arc::clone(&progress);
-    let request = http_request(&origin, path, metadata, frame)?;
-    let response = connection
-        .send(request)
-        .await
-        .map_err(UpstreamError::Status)?;
-    reply::read(response, codec, &progress).await
+) -> impl Future<Output = Result<Reply<ReplyMessage>, UpstreamError>> + Send + 'a {
+    async move {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timer = tokio::time::sleep_until(deadline);
+        tokio::pin!(timer);
+        let passed = || UpstreamError::DeadlineExceeded {
+            timeout,
+            sent: false,
+        };
+        let failed = |error| progress.failed_by(error, deadline, timeout);
+        let frame = request
+            .framed()
+            .map_err(|e| failed(UpstreamError::Status(e)))?;
+        metadata
+            .as_mut()
+            .insert(GRPC_TIMEOUT, deadline_header(timeout));
+        let step = Bounded::new(timer.as_mut(), remote.pool());
+        let pool = step
+            .await
+            .ok_or_else(passed)
+            .and_then(|pool| pool)
+            .map_err(failed)?;
+        let step = Bounded::new(timer.as_mut(), Connection::open(remote, &pool));
+        let (mut connection, origin) = step
+            .await
+            .ok_or_else(passed)
+            .and_then(|opened| opened)
+            .map_err(failed)?;
+        connection
+            .admits(&metadata, &path, &origin)
+            .map_err(failed)?;
+        connection.progress = Arc::clone(&progress);
+        let request = http_request(&origin, path, metadata, frame).map_err(failed)?;
+        let step = Bounded::new(timer.as_mut(), connection.send(request));
+        let response = step
+            .await
+            .ok_or_else(passed)
+            .and_then(|sent| sent.map_err(UpstreamError::Status))
+            .map_err(failed)?;
+        let step = Bounded::new(timer.as_mut(), reply::read(response, codec, &progress));
+        step.await
+            .ok_or_else(passed)
+            .and_then(|reply| reply)
+            .map_err(failed)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One step of a call: its output, or `None` once the call's deadline
+    /// (`timer`, shared by its steps) passes first. The timer is only armed
+    /// once a step waits.
+    struct Bounded<'t, F> {
+        timer: Pin<&'t mut Sleep>,
+        #[pin]
+        step: F,
+    }
+}
+
+impl<'t, F> Bounded<'t, F> {
+    fn new(timer: Pin<&'t mut Sleep>, step: F) -> Self {
+        Bounded { timer, step }
+    }
+}
+
+impl<F: Future> Future for Bounded<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.step.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        this.timer.as_mut().poll(cx).map(|()| None)
+    }
 }
 
 /// The HTTP/2 request of a gRPC call, as tonic's `Grpc` builds it: `POST`
