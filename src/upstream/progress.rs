@@ -121,10 +121,16 @@ impl Progress {
 /// `CANCELLED`, "Timeout expired") can come before the gateway's timer is
 /// served, which rounds up to the next millisecond.
 ///
+/// It bounds the calls made through tonic's generic client
+/// ([`Upstream::unary_with`](super::Upstream::unary_with): the in-process
+/// service, and callers outside the request path). A request's call over
+/// the network does not come here: [`unary`](super::unary) bounds each of
+/// its steps with one timer of its own, and shares only
+/// [`Progress::failed_by`] with this.
+///
 /// A combinator, not an `async fn`: an `async fn` keeps its argument `call`
 /// in its state beside the `Timeout` it is moved into, which doubled the
-/// size of every unary call's future (and so of the request's, which is
-/// moved whole into a box: `memmove` was 7 % of the CPU under load).
+/// size of the call's future.
 pub(super) fn within<'p, T>(
     timeout: Duration,
     call: impl std::future::Future<Output = Result<T, UpstreamError>> + 'p,
