@@ -15,6 +15,9 @@ use crate::idempotency::{Record, StoredHeader};
 use crate::transcode::{self, precondition, JsonOptions, MessagePlan};
 use crate::upstream::{self, Reply};
 
+/// `restgate-created`, as a name: looked up in every reply.
+const CREATED: HeaderName = HeaderName::from_static(upstream::CREATED_METADATA);
+
 /// A complete answer.
 #[derive(Debug, Clone)]
 pub(super) struct Answer {
@@ -196,10 +199,7 @@ fn finish<M>(
     }
     upstream::response_headers(&mut headers, &reply.headers, upstream::GRPC_METADATA);
     upstream::response_headers(&mut headers, &reply.trailers, upstream::GRPC_TRAILER);
-    let created = reply
-        .headers
-        .get(upstream::CREATED_METADATA)
-        .is_some_and(|v| v == "true");
+    let created = reply.headers.get(CREATED).is_some_and(|v| v == "true");
     let (status, location) = match route.kind {
         RouteKind::Create => (StatusCode::CREATED, location()),
         RouteKind::Replace if created => (StatusCode::CREATED, Some(path.to_owned())),

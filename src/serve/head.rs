@@ -36,7 +36,7 @@ pub(super) fn check(uri: &Uri, headers: &HeaderMap) -> Result<(), HeadError> {
     if content_types.next().is_some() && content_types.next().is_some() {
         return Err(HeadError::ContentTypeTwice);
     }
-    let mut timeouts = headers.get_all("grpc-timeout").iter();
+    let mut timeouts = headers.get_all(upstream::GRPC_TIMEOUT).iter();
     if let Some(first) = timeouts.next() {
         if upstream::grpc_timeout(first).is_none() || timeouts.next().is_some() {
             let text = String::from_utf8_lossy(first.as_bytes()).into_owned();

@@ -26,7 +26,7 @@ use super::ServeError;
 use crate::idempotency::{Claim, IdempotencyStore};
 
 /// The request header.
-pub(super) const HEADER: &str = "idempotency-key";
+pub(super) const HEADER: http::HeaderName = http::HeaderName::from_static("idempotency-key");
 /// How long a key may be: the draft leaves it open; 255 keeps stores sane.
 const MAX_KEY_LEN: usize = 255;
 

@@ -47,3 +47,7 @@ pub use stream::ReplyStream;
 /// answers `201 Created` with `Location` (the request URI) instead of `200`.
 /// Never forwarded to the client.
 pub const CREATED_METADATA: &str = "restgate-created";
+
+/// The header of a call's deadline: as a client may send it, and as the
+/// gateway sends it to the service.
+pub const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::{Buf as _, Bytes, BytesMut};
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, HeaderName, StatusCode};
 use http_body_util::BodyExt as _;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
@@ -78,6 +78,12 @@ pub(super) async fn read(
     })
 }
 
+/// The trailers of a gRPC status. Looked up by name, not by `&str`, which
+/// `HeaderMap` would parse and hash anew on every reply.
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
+
 /// The status of an OK reply with no message.
 fn no_message() -> Status {
     Status::internal("the service answered OK without a reply message")
@@ -86,23 +92,21 @@ fn no_message() -> Status {
 /// The `grpc-status` of `map`, if it has one (a value that is no code reads
 /// as `UNKNOWN`, as tonic reads it).
 fn status_code(map: &HeaderMap) -> Option<Code> {
-    map.get("grpc-status")
+    map.get(GRPC_STATUS)
         .map(|value| Code::from_bytes(value.as_bytes()))
 }
 
 /// The status `code` with the message and details of `map`, whose other
 /// entries become its metadata.
 fn status(code: Code, mut map: HeaderMap) -> Status {
-    map.remove("grpc-status");
-    let message = map
-        .remove("grpc-message")
-        .map_or_else(String::new, |value| {
-            percent_encoding::percent_decode(value.as_bytes())
-                .decode_utf8_lossy()
-                .into_owned()
-        });
+    map.remove(GRPC_STATUS);
+    let message = map.remove(GRPC_MESSAGE).map_or_else(String::new, |value| {
+        percent_encoding::percent_decode(value.as_bytes())
+            .decode_utf8_lossy()
+            .into_owned()
+    });
     let details = map
-        .remove("grpc-status-details-bin")
+        .remove(GRPC_STATUS_DETAILS)
         .and_then(|value| {
             let decoded = STATUS_DETAILS.decode(value.as_bytes());
             if let Err(error) = &decoded {
