@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::uri::PathAndQuery;
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::body::Body;
 use tonic::codec::Codec;
@@ -158,7 +158,7 @@ impl Upstream {
                 Transport::Remote(remote) => {
                     let pool = remote.pool().await?;
                     let (mut connection, origin) = Connection::open(remote, &pool).await?;
-                    connection.admits(request.metadata(), &path, &origin)?;
+                    connection.admits(request.metadata(), None, &path, &origin)?;
                     connection.progress = Arc::clone(&progress);
                     let grpc = tonic::client::Grpc::with_origin(connection, origin);
                     unary_over(grpc, path, request, reply).await
@@ -180,6 +180,10 @@ impl Upstream {
     /// client ([`unary`](super::unary)), in process through it
     /// ([`Upstream::unary_with`]). Otherwise as [`Upstream::unary`].
     ///
+    /// `metadata` is borrowed: over the network it is written straight into
+    /// the call's headers, so that a call that may be tried again needs no
+    /// copy of it per try; tonic's client takes a copy.
+    ///
     /// A combinator, not an `async fn`: every request's future is moved
     /// whole into a box, and each layer's into the one above it as it is
     /// built, so a layer of its own would be one more copy of the call.
@@ -187,7 +191,7 @@ impl Upstream {
         &'a self,
         path: PathAndQuery,
         request: RequestMessage,
-        metadata: MetadataMap,
+        metadata: &'a MetadataMap,
         codec: &'a UnaryCodec,
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply<ReplyMessage>, UpstreamError>> + Send + 'a {
@@ -195,7 +199,8 @@ impl Upstream {
         let Transport::Remote(remote) = &self.transport else {
             // Boxed: tonic's generic client is larger than the whole network
             // call, whose future would otherwise reserve its size.
-            let in_process = self.unary_with(path, request, metadata, codec.clone(), timeout);
+            let in_process =
+                self.unary_with(path, request, metadata.clone(), codec.clone(), timeout);
             return Either::Left(Box::pin(in_process));
         };
         let progress = Arc::new(Progress::default());
@@ -333,16 +338,22 @@ impl Connection<'_> {
     /// the server does not accept: the call is then not sent, since the
     /// server would refuse it (tonic, hyper: a bare 431, read as UNKNOWN)
     /// or, far over its limit, close the connection every other call shares.
+    ///
+    /// `deadline` is the call's `grpc-timeout` when it is not in `metadata`.
     pub(super) fn admits(
         &self,
         metadata: &MetadataMap,
+        deadline: Option<&HeaderValue>,
         path: &PathAndQuery,
         origin: &Uri,
     ) -> Result<(), UpstreamError> {
         let Some(limit) = Remote::max_header_list_size(self.pool, self.slot) else {
             return Ok(());
         };
-        let size = super::metadata::header_list_size(metadata, path.as_str(), origin);
+        let size = super::metadata::header_list_size(metadata, path.as_str(), origin)
+            + deadline.map_or(0, |value| {
+                super::metadata::field_size(super::GRPC_TIMEOUT.as_str(), value.len())
+            });
         // h2 servers refuse a list that reaches the limit, not only one past it.
         if size >= limit as usize {
             return Err(UpstreamError::MetadataTooLarge { size, limit });

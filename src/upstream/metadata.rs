@@ -73,13 +73,19 @@ pub fn request_metadata(headers: &HeaderMap, forward: &[HeaderName]) -> Metadata
     MetadataMap::from_headers(out)
 }
 
+/// The size one field of `name` with a value of `value` bytes adds to a
+/// header list (RFC 7541 §4.1).
+pub(super) fn field_size(name: &str, value: usize) -> usize {
+    name.len() + value + 32
+}
+
 /// The size of the header list a gRPC call of `path` to `origin` with
 /// `metadata` sends, as HTTP/2 counts it against the server's
 /// `SETTINGS_MAX_HEADER_LIST_SIZE` (RFC 7541 §4.1: name + value + 32 per
 /// field): the pseudo-headers, `content-type` and `te` that tonic adds,
 /// and every metadata entry (`grpc-timeout` among them).
 pub(super) fn header_list_size(metadata: &MetadataMap, path: &str, origin: &http::Uri) -> usize {
-    let field = |name: &str, value: usize| name.len() + value + 32;
+    let field = field_size;
     let fixed = field(":method", "POST".len())
         + field(":scheme", origin.scheme_str().unwrap_or("http").len())
         + field(

@@ -152,17 +152,15 @@ pub fn call_with<'a>(
                 });
             }
             // The last attempt (a call made once: the only one) takes the
-            // message and metadata; the others send copies.
-            let (sent, sent_metadata) = if attempt >= attempts {
-                (
-                    std::mem::replace(&mut call.request, RequestMessage::Wire(Bytes::new())),
-                    std::mem::take(&mut call.metadata),
-                )
+            // message; the others send copies. Every attempt borrows the
+            // metadata.
+            let sent = if attempt >= attempts {
+                std::mem::replace(&mut call.request, RequestMessage::Wire(Bytes::new()))
             } else {
-                (call.request.clone(), call.metadata.clone())
+                call.request.clone()
             };
             let result = upstream
-                .unary_call(call.path.clone(), sent, sent_metadata, &codec, remaining)
+                .unary_call(call.path.clone(), sent, &call.metadata, &codec, remaining)
                 .await;
             let error = match result {
                 Ok(reply) => return Ok(reply),

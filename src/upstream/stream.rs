@@ -70,7 +70,7 @@ impl Upstream {
             Transport::Remote(remote) => {
                 let pool = remote.pool().await?;
                 let (connection, origin) = Connection::open(remote, &pool).await?;
-                connection.admits(request.metadata(), &path, &origin)?;
+                connection.admits(request.metadata(), None, &path, &origin)?;
                 let service = abortable(connection, aborted);
                 let grpc = tonic::client::Grpc::with_origin(service, origin);
                 streaming_over(grpc, path, request, reply, abort).await

@@ -27,10 +27,7 @@ use super::connection::Connection;
 use super::http2::Outgoing;
 use super::progress::Progress;
 use super::remote::Remote;
-use super::{reply, Reply, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError};
-
-/// The header of a call's deadline.
-const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+use super::{reply, Reply, ReplyMessage, RequestMessage, UnaryCodec, UpstreamError, GRPC_TIMEOUT};
 
 /// Metadata the gRPC protocol sets itself: never sent from a call's
 /// metadata (as tonic sanitizes it).
@@ -59,7 +56,7 @@ pub(super) fn call<'a>(
     remote: &'a Arc<Remote>,
     path: PathAndQuery,
     request: RequestMessage,
-    mut metadata: MetadataMap,
+    metadata: &'a MetadataMap,
     codec: &'a UnaryCodec,
     timeout: Duration,
     progress: Arc<Progress>,
@@ -76,9 +73,7 @@ pub(super) fn call<'a>(
         let frame = request
             .framed()
             .map_err(|e| failed(UpstreamError::Status(e)))?;
-        metadata
-            .as_mut()
-            .insert(GRPC_TIMEOUT, deadline_header(timeout));
+        let deadline_value = deadline_header(timeout);
         let step = Bounded::new(timer.as_mut(), remote.pool());
         let pool = step
             .await
@@ -92,10 +87,11 @@ pub(super) fn call<'a>(
             .and_then(|opened| opened)
             .map_err(failed)?;
         connection
-            .admits(&metadata, &path, &origin)
+            .admits(metadata, Some(&deadline_value), &path, &origin)
             .map_err(failed)?;
         connection.progress = Arc::clone(&progress);
-        let request = http_request(&origin, path, metadata, frame).map_err(failed)?;
+        let request =
+            http_request(&origin, path, metadata, deadline_value, frame).map_err(failed)?;
         let step = Bounded::new(timer.as_mut(), connection.send(request));
         let response = step
             .await
@@ -141,12 +137,19 @@ impl<F: Future> Future for Bounded<'_, F> {
 
 /// The HTTP/2 request of a gRPC call, as tonic's `Grpc` builds it: `POST`
 /// to `origin`'s scheme and authority with `path`, the metadata (without
-/// what the protocol sets) as headers, `te: trailers`,
-/// `content-type: application/grpc`, and `frame` as the one DATA frame.
+/// what the protocol sets) as headers, `deadline` as its `grpc-timeout`,
+/// `te: trailers`, `content-type: application/grpc`, and `frame` as the one
+/// DATA frame.
+///
+/// The headers are written into a map sized for them: a copy of the
+/// metadata's map would have no room for the three added (two more
+/// allocations as it grows), and taking the metadata would make a call
+/// that may be tried again copy it for each try.
 fn http_request(
     origin: &Uri,
     path: PathAndQuery,
-    metadata: MetadataMap,
+    metadata: &MetadataMap,
+    deadline: HeaderValue,
     frame: bytes::Bytes,
 ) -> Result<http::Request<Outgoing>, UpstreamError> {
     let mut parts = http::uri::Parts::default();
@@ -157,10 +160,14 @@ fn http_request(
         uri: origin.to_string(),
         reason: e.to_string(),
     })?;
-    let mut headers = metadata.into_headers();
-    for name in &RESERVED {
-        headers.remove(name);
+    let metadata = metadata.as_ref();
+    let mut headers = http::HeaderMap::with_capacity(metadata.len() + 3);
+    for (name, value) in metadata {
+        if !RESERVED.contains(name) && *name != GRPC_TIMEOUT {
+            headers.append(name.clone(), value.clone());
+        }
     }
+    headers.insert(GRPC_TIMEOUT, deadline);
     headers.insert(TE, HeaderValue::from_static("trailers"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
     let mut request = http::Request::new(Outgoing::Frame(frame));
@@ -259,7 +266,9 @@ mod tests {
         let origin = Uri::from_static("http://127.0.0.1:50051/");
         let path = PathAndQuery::from_static("/a.B/C");
         let frame = bytes::Bytes::from_static(&[0, 0, 0, 0, 1, 8]);
-        let request = http_request(&origin, path, metadata, frame).unwrap();
+        metadata.insert("grpc-timeout", "5S".parse().unwrap());
+        let deadline = HeaderValue::from_static("1000m");
+        let request = http_request(&origin, path, &metadata, deadline, frame).unwrap();
         assert_eq!(request.uri(), "http://127.0.0.1:50051/a.B/C");
         assert_eq!(request.method(), http::Method::POST);
         let headers = request.headers();
@@ -267,6 +276,7 @@ mod tests {
         assert_eq!(headers["te"], "trailers");
         assert_eq!(headers["x-request-id"], "r1");
         assert!(headers.get("grpc-status").is_none());
-        assert_eq!(headers.len(), 3);
+        assert_eq!(headers["grpc-timeout"], "1000m");
+        assert_eq!(headers.len(), 4);
     }
 }
