@@ -25,7 +25,9 @@
 #      service, the same way. grpc-gateway answers a create 200 where restgate answers 201.
 #
 # At the end, the same figures as a markdown table headed by the date, commit and command, with each
-# target's cpu/req relative to the static floor and to grpc-gateway (MARKDOWN=0 leaves it out):
+# target's cpu/req relative to the static floor and to grpc-gateway (a target measured in several
+# rounds, as in TARGETS="restgate static restgate static", counts with its median; MARKDOWN=0 leaves
+# it out):
 # BENCHMARKS.md's load tables are pasted from it, never edited.
 #
 # One line per target and kind, as they are measured:
@@ -169,8 +171,16 @@ markdown() {
   local base
   for base in static grpc-gateway; do
     printf '%s\n' "${results[@]}" | awk -F'|' -v base="$base" '
-      { cpu[$1 "|" $2] = $6; if (!seen[$1]++) order[++n] = $1 }
+      { k = $1 "|" $2; vals[k, ++count[k]] = $6; if (!seen[$1]++) order[++n] = $1 }
       END {
+        # A target measured in several rounds counts with its median cpu/req.
+        for (k in count) {
+          m = count[k]
+          for (i = 1; i <= m; i++) v[i] = vals[k, i] + 0
+          for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+          cpu[k] = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+          if (m > 1) rounds = 1
+        }
         line = ""
         for (i = 1; i <= n; i++) {
           t = order[i]; if (t == base) continue
@@ -183,7 +193,7 @@ markdown() {
           }
           if (part != "") line = line sprintf("\n- %s:%s", t, part)
         }
-        if (line != "") printf "\ncpu/req relative to %s:%s\n", base, line
+        if (line != "") printf "\ncpu/req%s relative to %s:%s\n", rounds ? " (each target'"'"'s median over its rounds)" : "", base, line
       }'
   done
 }
